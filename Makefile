@@ -1,0 +1,63 @@
+# Front door of the collection: every target uses the pinned virtualenv made by `make setup`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+COLLECTION_LINK := .collections/ansible_collections/enterprise_dr/orchestration
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help setup demo test test-unit test-integration lint sanity ruff bench sandbox-start sandbox-stop clean
+
+help:
+	@echo "make setup   - virtualenv with pinned dependencies (idempotent)"
+	@echo "make demo    - start the sandbox, seed the demo estate, run the demo, stop the sandbox"
+	@echo "make test    - unit + integration tests, ansible-lint, ansible-test sanity, ruff"
+	@echo "make bench   - benchmarks (writes bench/results/latest.json)"
+
+setup: $(STAMP) $(COLLECTION_LINK)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+# The repository root is the collection root; Ansible finds it through this link.
+$(COLLECTION_LINK):
+	mkdir -p $(dir $(COLLECTION_LINK))
+	ln -sfn ../../.. $(COLLECTION_LINK)
+
+demo: setup
+	$(PY) -m sandbox demo
+
+test: test-unit test-integration lint sanity ruff
+
+test-unit: setup
+	$(PY) -m pytest -q tests/unit
+
+test-integration: setup
+	$(PY) -m pytest -q tests/integration
+
+lint: setup
+	$(BIN)/ansible-lint --profile production --offline
+
+sanity: setup
+	$(PY) tests/sanity/run_sanity.py
+
+ruff: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(PY) -m bench
+
+sandbox-start: setup
+	$(PY) -m sandbox start
+
+sandbox-stop:
+	$(PY) -m sandbox stop
+
+clean:
+	rm -rf build .collections .pytest_cache .ruff_cache

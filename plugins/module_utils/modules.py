@@ -1,0 +1,23 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the enterprise_dr.orchestration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one module base class of the collection.
+
+Every module subclasses nothing else: it gets amazon.aws's standard credentials, region,
+endpoint and retry handling, and every AWS request names this collection in its user agent.
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.common import set_collection_info
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import COLLECTION_NAME
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import COLLECTION_VERSION
+
+
+class DRModule(AnsibleAWSModule):
+    """AnsibleAWSModule that stamps enterprise_dr.orchestration into the user agent."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("supports_check_mode", True)
+        super().__init__(**kwargs)
+        set_collection_info(collection_name=COLLECTION_NAME, collection_version=COLLECTION_VERSION)
