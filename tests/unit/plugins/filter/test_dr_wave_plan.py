@@ -1,0 +1,52 @@
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.enterprise_dr.orchestration.plugins.filter.dr_wave_plan import dr_wave_plan
+
+
+def host(name, wave, priority="medium", customer="acme", env="production", tech="drs", deps=None):
+    return {"inventory_hostname": name, "dr_wave": wave, "dr_priority": priority, "dr_customer": customer,
+            "dr_environment": env, "dr_technology": tech, "dr_dependencies": deps or []}
+
+
+def test_orders_by_wave_then_priority_and_scopes_customer():
+    hosts = [host("web01", 2, "low"), host("db01", 1, "critical"), host("app01", 1, "high"),
+             host("app02", 1, "critical"), host("other", 1, customer="globex")]
+    plan = dr_wave_plan(hosts, customer="ACME")
+    assert plan["hosts"] == ["app02", "db01", "app01", "web01"]
+    assert plan["batch_sizes"] == [3, 1]
+    assert [w["wave"] for w in plan["waves"]] == [1, 2]
+    assert "other" not in plan["hosts"]
+    assert plan["errors"] == []
+
+
+def test_environment_and_wave_and_technology_filters_list_exclusions():
+    hosts = [host("a", 1), host("b", 2), host("c", 1, env="staging"), host("d", 1, tech="rds")]
+    plan = dr_wave_plan(hosts, customer="acme", environment="production", waves=[1], technologies=["drs"])
+    assert plan["hosts"] == ["a"]
+    reasons = {e["host"]: e["reason"] for e in plan["excluded"]}
+    assert set(reasons) == {"b", "d"}
+    assert "wave 2" in reasons["b"] and "rds" in reasons["d"]
+
+
+def test_dependencies_split_a_wave_into_tiers():
+    hosts = [host("web01", 1, "critical", deps="app01"), host("app01", 1, deps=["db01"]), host("db01", 1, "low")]
+    plan = dr_wave_plan(hosts, customer="acme")
+    assert [b["hosts"] for b in plan["batches"]] == [["db01"], ["app01"], ["web01"]]
+    assert plan["batch_sizes"] == [1, 1, 1]
+
+
+def test_dependency_problems_are_reported():
+    hosts = [host("a", 1, deps="b"), host("b", 1, deps="a"), host("c", 1, deps="zzz"), host("d", 1, deps="e"),
+             host("e", 2), host("f", "two")]
+    plan = dr_wave_plan(hosts, customer="acme")
+    text = "\n".join(plan["errors"])
+    assert "cycle" in text and "a, b" in text
+    assert "'zzz'" in text
+    assert "later wave 2" in text
+    assert "f: dr:wave 'two' is not an integer" in text
+
+
+def test_customer_required():
+    with pytest.raises(AnsibleFilterError):
+        dr_wave_plan([], customer="")
