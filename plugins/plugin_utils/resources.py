@@ -1,0 +1,474 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the enterprise_dr.orchestration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn a raw discovery result into inventory hosts, host variables and groups.
+
+Pure functions, no AWS call: the inventory plugin feeds them with what discovery.py collected
+(or with the cached copy of it), and the unit tests feed them with fixture data.
+
+The raw discovery result (the cached document)::
+
+    {"format": 1, "discovered_at": "2025-01-01T00:00:00Z",
+     "accounts": [{"account_id": "210987654321", "name": "workload-a",
+                   "primary_region": "us-east-1", "dr_region": "us-west-2",
+                   "credentials": {"role_arn": "..."},          # never the external ID
+                   "error": None,                                 # or why the account is unreachable
+                   "regions": {"us-east-1": {
+                        "error": None, "source": "live",           # "cache" when taken from the last cache
+                        "tagged": [{"arn": "...", "tags": {...}}], # tagging API + Auto Scaling groups
+                        "drs_servers": [{...}],                    # DR region: DRS source servers
+                        "targets": [{...}],                        # DR region: AWSDRS launch-into targets
+                        "instances": {"i-...": {...}}}}}]}         # source EC2 instances of DRS servers
+"""
+
+import re
+
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import PRIORITY_RANK
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_CUSTOMER
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DEPENDENCIES
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET_VALUE
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_ENABLED
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_ENVIRONMENT
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_HEALTH_URL
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_NAME
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_PRIORITY
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_RPO
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_RTO
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_STRATEGY
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_WAVE
+from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import arns
+from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import grouping
+from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import validation
+
+RAW_FORMAT = 1
+
+# The recovery strategy a technology uses when dr:recovery-strategy is not set.
+DEFAULT_STRATEGY = {
+    "drs": "launch-into-instance",
+    "aurora": "switchover",
+    "rds": "promote-replica",
+    "elasticache": "failover",
+    "memorydb": "failover",
+    "opensearch": "switchover",
+    "ecs": "scale-up",
+    "autoscaling": "scale-up",
+    "lambda": "move-alias",
+    "route53": "dns-failover",
+    "eventbridge": "enable-rules",
+    "efs": "replication-failover",
+    "fsx": "restore-from-backup",
+}
+
+# Tags on which a DRS source server and its source EC2 instance must agree.
+_DR_TAG_PREFIX = "dr:"
+_SCOPE_TAGS = (TAG_CUSTOMER, TAG_ENVIRONMENT)
+_DEAD_TARGET_STATES = ("shutting-down", "terminated")
+
+
+def normalize_name(value):
+    """Names compare without case and surrounding whitespace (target Name == source hostname)."""
+    return (value or "").strip().lower()
+
+
+def _is_dr_tag(key):
+    return key.startswith(_DR_TAG_PREFIX) or key in _SCOPE_TAGS
+
+
+def _tags_equal(left, right):
+    return normalize_name(left) == normalize_name(right)
+
+
+def merge_drs_tags(arn, server_tags, instance_tags, instance_id):
+    """Effective tags of a DRS source server: its own tags plus its source EC2 instance's tags.
+
+    DRS does not copy EC2 tags, so application teams tag either side. Where both carry a DR tag
+    with different values the tag is left out of the result and a problem names both values.
+    Returns ``(tags, problems, conflicting_tag_names)``.
+    """
+    merged = dict(instance_tags or {})
+    problems, conflicts = [], set()
+    for key, value in (server_tags or {}).items():
+        other = merged.get(key)
+        if _is_dr_tag(key) and other is not None and not _tags_equal(value, other):
+            conflicts.add(key)
+            problems.append(validation.conflict_problem(arn, key, value, other, instance_id))
+            continue
+        merged[key] = value
+    for key in conflicts:
+        merged.pop(key, None)
+    return merged, problems, conflicts
+
+
+def _host_base_name(value):
+    text = re.sub(r"\s+", "-", (value or "").strip())
+    return re.sub(r"[^A-Za-z0-9._@-]", "_", text)
+
+
+def _enabled_state(tags):
+    """'yes', 'no' or 'invalid' for the dr:enabled tag of an effective tag set."""
+    if TAG_ENABLED not in tags:
+        return "no"
+    parsed = validation.parse_enabled(tags.get(TAG_ENABLED))
+    if parsed is None:
+        return "invalid"
+    return "yes" if parsed else "no"
+
+
+def _in_scope(tags, customers, environments):
+    if customers and normalize_name(tags.get(TAG_CUSTOMER)) not in customers:
+        return False
+    if environments and normalize_name(tags.get(TAG_ENVIRONMENT)) not in environments:
+        return False
+    return True
+
+
+class _Candidate(dict):
+    """One DR-enabled resource on its way to becoming a host (a dict with attribute defaults)."""
+
+    def __init__(self, **kwargs):
+        defaults = dict(problems=[], skip_tags=set(), sources=set(), source_server_id=None, hostname=None,
+                        source_instance_id=None, replication_state=None, target=None)
+        defaults.update(kwargs)
+        super().__init__(**defaults)
+
+
+def _collect(raw):
+    """Candidates (not yet filtered by dr:enabled or scope) and the launch-into targets, per account/region."""
+    accounts = {a["account_id"]: a for a in raw.get("accounts", [])}
+    instances, tagged_ec2, targets, candidates = {}, {}, {}, []
+    for account in raw.get("accounts", []):
+        for region, block in (account.get("regions") or {}).items():
+            for instance_id, instance in (block.get("instances") or {}).items():
+                instances[(account["account_id"], region, instance_id)] = (instance, block.get("source", "live"))
+    seen_arns = set()
+    for account_id, account in accounts.items():
+        for region, block in sorted((account.get("regions") or {}).items()):
+            source = block.get("source", "live")
+            key_targets = targets.setdefault((account_id, region), [])
+            for target in block.get("targets") or []:
+                if target.get("state") not in _DEAD_TARGET_STATES:
+                    key_targets.append(dict(target, account_id=account_id, region=region))
+            for item in block.get("tagged") or []:
+                arn, tags = item["arn"], dict(item.get("tags") or {})
+                if (account_id, arn) in seen_arns:
+                    continue  # global resources (Route 53) can come back from more than one region
+                seen_arns.add((account_id, arn))
+                try:
+                    parts = arns.parse_arn(arn)
+                except arns.ArnError:
+                    continue
+                if parts["service"] == "drs":
+                    continue  # the DRS listing is authoritative for source servers
+                if parts["service"] == "ec2" and parts["resource_type"] == "instance":
+                    if tags.get(TAG_DRS_TARGET) == TAG_DRS_TARGET_VALUE:
+                        continue  # a pre-provisioned target, attached to its source server
+                    tagged_ec2[(account_id, region, parts["resource_id"])] = (arn, tags, source)
+                    continue
+                technology = arns.classify(arn)
+                candidate = _Candidate(
+                    arn=arn, technology=technology, account_id=account_id, region=region, tags=tags,
+                    resource_id=parts["resource_id"], resource_name=arns.resource_name(arn),
+                    base=tags.get(TAG_NAME) or arns.resource_name(arn),
+                )
+                if parts["service"] == "autoscaling":
+                    candidate["resource_id"] = candidate["resource_name"]
+                candidate["sources"].add(source)
+                if technology is None:
+                    candidate["problems"].append(validation.problem(
+                        arn, TAG_ENABLED, tags.get(TAG_ENABLED),
+                        "this resource type is not failed over by the collection", arns.unsupported_fix(arn)))
+                candidates.append(candidate)
+    consumed = set()
+    for account_id, account in accounts.items():
+        for region, block in sorted((account.get("regions") or {}).items()):
+            for server in block.get("drs_servers") or []:
+                if server.get("replication_direction") == "FAILBACK":
+                    continue  # transient servers of a failback, not protected resources
+                candidates.append(_drs_candidate(server, account_id, account, region, block, accounts, instances))
+                instance_id = server.get("aws_instance_id")
+                if instance_id:
+                    consumed.add(_origin_key(server, account_id, account, accounts) + (instance_id,))
+    for key, (arn, tags, source) in sorted(tagged_ec2.items()):
+        if key in consumed:
+            continue
+        account_id, region, instance_id = key
+        candidate = _Candidate(
+            arn=arn, technology="drs", account_id=account_id, region=region, tags=tags,
+            resource_id=instance_id, resource_name=instance_id, base=tags.get(TAG_NAME) or instance_id,
+            source_instance_id=instance_id,
+        )
+        candidate["sources"].add(source)
+        candidate["problems"].append(validation.problem(
+            arn, TAG_ENABLED, tags.get(TAG_ENABLED),
+            f"no DRS source server in account {account_id} replicates EC2 instance {instance_id}",
+            "install the AWS Replication Agent on the instance (or add it to DRS) so that it replicates "
+            "to the DR region, or remove dr:enabled from the instance",
+        ))
+        candidates.append(candidate)
+    return candidates, targets
+
+
+def _origin_key(server, account_id, account, accounts):
+    origin_account = server.get("origin_account_id")
+    if origin_account not in accounts:
+        origin_account = account_id
+    origin_region = server.get("origin_region") or account.get("primary_region")
+    return (origin_account, origin_region)
+
+
+def _drs_candidate(server, account_id, account, region, block, accounts, instances):
+    arn = server.get("arn") or f"arn:aws:drs:{region}:{account_id}:source-server/{server['source_server_id']}"
+    instance_id = server.get("aws_instance_id")
+    origin = _origin_key(server, account_id, account, accounts)
+    instance, instance_source = instances.get(origin + (instance_id,), (None, None)) if instance_id else (None, None)
+    instance_tags = (instance or {}).get("tags") or {}
+    tags, problems, conflicts = merge_drs_tags(arn, server.get("tags") or {}, instance_tags, instance_id)
+    hostname = server.get("hostname") or tags.get(TAG_NAME) or server["source_server_id"]
+    candidate = _Candidate(
+        arn=arn, technology="drs", account_id=account_id, region=region, tags=tags,
+        resource_id=server["source_server_id"], resource_name=server["source_server_id"], base=hostname,
+        source_server_id=server["source_server_id"], hostname=hostname, source_instance_id=instance_id,
+        replication_state=server.get("replication_state"), origin_region=origin[1], origin_account_id=origin[0],
+    )
+    candidate["problems"].extend(problems)
+    candidate["skip_tags"].update(conflicts)
+    candidate["sources"].add(block.get("source", "live"))
+    if instance_source:
+        candidate["sources"].add(instance_source)
+    return candidate
+
+
+def _strategy(candidate):
+    value = candidate["tags"].get(TAG_STRATEGY)
+    if value and value.strip():
+        return value.strip().lower()
+    return DEFAULT_STRATEGY.get(candidate["technology"])
+
+
+def match_targets(candidates, targets):
+    """Attach each DRS candidate's launch-into target: normalized Name == normalized hostname, one to one.
+
+    Two targets with one normalized Name, two servers claiming one target, and a launch-into-instance
+    server without a target are problems on the servers concerned; nothing is guessed.
+    """
+    by_name = {}
+    for key, items in targets.items():
+        for target in items:
+            by_name.setdefault(key + (normalize_name((target.get("tags") or {}).get(TAG_NAME) or target.get("name")),), []
+                               ).append(target)
+    claims = {}
+    for candidate in candidates:
+        if candidate["technology"] != "drs" or not candidate["source_server_id"]:
+            continue
+        name = normalize_name(candidate["hostname"])
+        found = sorted(by_name.get((candidate["account_id"], candidate["region"], name), []),
+                       key=lambda t: t["instance_id"])
+        if len(found) > 1:
+            ids = ", ".join(t["instance_id"] for t in found)
+            candidate["problems"].append(validation.problem(
+                candidate["arn"], TAG_NAME, candidate["hostname"],
+                f"{len(found)} pre-provisioned targets in {candidate['account_id']}/{candidate['region']} "
+                f"have the Name {candidate['hostname'].strip()!r}: {ids}",
+                f"keep one target per server: rename the other targets or remove their "
+                f"{TAG_DRS_TARGET}={TAG_DRS_TARGET_VALUE} tag",
+            ))
+        elif found:
+            claims.setdefault(found[0]["instance_id"], []).append(candidate)
+            candidate["target"] = found[0]
+        elif _strategy(candidate) == "launch-into-instance":
+            candidate["problems"].append(validation.problem(
+                candidate["arn"], TAG_STRATEGY, candidate["tags"].get(TAG_STRATEGY),
+                f"no pre-provisioned target named {candidate['hostname']!r} in "
+                f"{candidate['account_id']}/{candidate['region']}",
+                f"create a stopped EC2 instance there tagged {TAG_DRS_TARGET}={TAG_DRS_TARGET_VALUE} and "
+                f"Name={candidate['hostname']}, or set {TAG_STRATEGY}=new-instance",
+            ))
+    for instance_id, claimants in claims.items():
+        if len(claimants) < 2:
+            continue
+        ids = ", ".join(sorted(c["source_server_id"] for c in claimants))
+        for candidate in claimants:
+            candidate["target"] = None
+            candidate["problems"].append(validation.problem(
+                candidate["arn"], TAG_NAME, candidate["hostname"],
+                f"the pre-provisioned target {instance_id} is claimed by {len(claimants)} source servers ({ids})",
+                "give each source server its own target: make the hostnames (and target Names) unique",
+            ))
+
+
+def assign_host_names(candidates):
+    """Readable, unique host names: the base name, qualified by account, region, technology, ID on collision."""
+    by_base = {}
+    for candidate in candidates:
+        by_base.setdefault(_host_base_name(candidate["base"]).lower(), []).append(candidate)
+
+    def qualified(candidate, level):
+        base = _host_base_name(candidate["base"]) or _host_base_name(candidate["resource_name"])
+        parts = [candidate.get("account_name") or candidate["account_id"], candidate["region"],
+                 candidate["technology"] or "unsupported", _host_base_name(candidate["resource_id"])]
+        if level == 0:
+            return base
+        return f"{base}@{'.'.join(parts[:level])}"
+
+    taken = set()
+    for base in sorted(by_base):
+        group = sorted(by_base[base], key=lambda c: c["arn"])
+        for level in range(5):
+            names = [qualified(c, level).lower() for c in group]
+            if len(set(names)) == len(names):
+                break
+        for candidate in group:
+            name = qualified(candidate, level)
+            suffix = 2
+            while name.lower() in taken:
+                name = f"{qualified(candidate, level)}-{suffix}"
+                suffix += 1
+            taken.add(name.lower())
+            candidate["host"] = name
+
+
+def _resolver(candidates):
+    """A dr:dependencies resolver per customer: host name, hostname, Name tag, resource name or ARN."""
+    index = {}
+    for candidate in candidates:
+        keys = {candidate["host"], candidate["base"], candidate["resource_name"], candidate["arn"],
+                candidate.get("hostname"), candidate["tags"].get(TAG_NAME), candidate["resource_id"]}
+        customer = normalize_name(candidate["tags"].get(TAG_CUSTOMER))
+        for key in keys:
+            if key:
+                index.setdefault((customer, normalize_name(key)), []).append(candidate)
+
+    def resolve_for(candidate):
+        customer = normalize_name(candidate["tags"].get(TAG_CUSTOMER))
+
+        def resolve(name):
+            found = [c for c in index.get((customer, normalize_name(name)), []) if c is not candidate]
+            unique = {c["host"]: c for c in found}
+            return [(host, validation.parse_wave(c["tags"].get(TAG_WAVE))) for host, c in sorted(unique.items())]
+        return resolve
+    return resolve_for
+
+
+def _target_vars(target):
+    if not target:
+        return None
+    return {
+        "instance_id": target["instance_id"],
+        "name": (target.get("tags") or {}).get(TAG_NAME, target.get("name")),
+        "private_ip": target.get("private_ip"),
+        "subnet_id": target.get("subnet_id"),
+        "security_group_ids": list(target.get("security_group_ids") or []),
+        "state": target.get("state"),
+        "account_id": target["account_id"],
+        "region": target["region"],
+    }
+
+
+def _host_vars(candidate, account):
+    tags = candidate["tags"]
+    wave = validation.parse_wave(tags.get(TAG_WAVE))
+    priority = (tags.get(TAG_PRIORITY) or validation.DEFAULT_PRIORITY).strip().lower()
+    if priority not in PRIORITY_RANK:
+        priority = None
+    rto, rpo = tags.get(TAG_RTO), tags.get(TAG_RPO)
+    credentials = {"account_id": candidate["account_id"]}
+    credentials.update({k: v for k, v in (account.get("credentials") or {}).items() if k in ("profile", "role_arn") and v})
+    return {
+        "ansible_connection": "local",
+        "dr_technology": candidate["technology"],
+        "dr_wave": wave,
+        "dr_priority": priority,
+        "dr_priority_rank": PRIORITY_RANK.get(priority, len(PRIORITY_RANK)),
+        "dr_customer": (tags.get(TAG_CUSTOMER) or "").strip() or None,
+        "dr_environment": (tags.get(TAG_ENVIRONMENT) or "").strip() or None,
+        "dr_account_id": candidate["account_id"],
+        "dr_account_name": account.get("name"),
+        "dr_primary_region": account.get("primary_region"),
+        "dr_dr_region": account.get("dr_region"),
+        "dr_resource_region": candidate["region"],
+        "dr_credentials": credentials,
+        "dr_arn": candidate["arn"],
+        "dr_resource_id": candidate["resource_id"],
+        "dr_resource_name": candidate["resource_name"],
+        "dr_source_server_id": candidate["source_server_id"],
+        "dr_hostname": candidate["hostname"],
+        "dr_source_instance_id": candidate["source_instance_id"],
+        "dr_replication_state": candidate["replication_state"],
+        "dr_recovery_strategy": _strategy(candidate),
+        "dr_rto_target": validation.parse_minutes(rto) if rto is not None else None,
+        "dr_rpo_target": validation.parse_minutes(rpo) if rpo is not None else None,
+        "dr_health_check_url": (tags.get(TAG_HEALTH_URL) or "").strip() or None,
+        "dr_dependencies": validation.parse_dependencies(tags.get(TAG_DEPENDENCIES)),
+        "dr_dependency_hosts": candidate.get("dependency_hosts", []),
+        "dr_tags": dict(tags),
+        "dr_target": _target_vars(candidate["target"]),
+        "dr_validation_errors": candidate["problems"],
+        "dr_inventory_source": "cache" if "cache" in candidate["sources"] else "live",
+    }
+
+
+def sort_key(hostvars):
+    """Recovery order: wave, then priority (critical first), then host name."""
+    wave = hostvars.get("dr_wave")
+    return (wave if wave is not None else 10 ** 6, hostvars.get("dr_priority_rank", 99), hostvars.get("_host", ""))
+
+
+def build_inventory(raw, customers=None, environments=None):
+    """Hosts, groups and a summary from a raw discovery result, filtered to the optional scope.
+
+    Returns ``{"hosts": {name: hostvars}, "groups": {name: [hosts]}, "problems": [...],
+    "unreachable": [{"account_id", "name", "reason"}], "customers": [...], "environments": [...]}``.
+    """
+    customers = {normalize_name(c) for c in customers or [] if c}
+    environments = {normalize_name(e) for e in environments or [] if e}
+    accounts = {a["account_id"]: a for a in raw.get("accounts", [])}
+    candidates, targets = _collect(raw)
+    enabled = []
+    for candidate in candidates:
+        state = _enabled_state(candidate["tags"])
+        if state == "no" and TAG_ENABLED not in candidate["skip_tags"]:
+            continue
+        candidate["account_name"] = accounts[candidate["account_id"]].get("name")
+        enabled.append(candidate)
+    # Targets are matched over every enabled server of the account, whatever the scope, so that two
+    # customers' servers claiming one target are caught in either customer's run.
+    match_targets(enabled, targets)
+    in_scope = [c for c in enabled if _in_scope(c["tags"], customers, environments)]
+    assign_host_names(in_scope)
+    resolver = _resolver(in_scope)
+    for candidate in in_scope:
+        tags = candidate["tags"]
+        candidate["problems"] = validation.validate_tags(candidate["arn"], tags, skip=candidate["skip_tags"]) + \
+            candidate["problems"]
+        dependencies = validation.parse_dependencies(tags.get(TAG_DEPENDENCIES))
+        if dependencies:
+            resolve = resolver(candidate)
+            candidate["dependency_hosts"] = sorted({host for name in dependencies for host, _w in resolve(name)})
+            candidate["problems"].extend(validation.dependency_problems(
+                candidate["arn"], validation.parse_wave(tags.get(TAG_WAVE)), dependencies, resolve))
+    hosts, groups, problems = {}, {}, []
+    for candidate in sorted(in_scope, key=lambda c: c["host"]):
+        hostvars = _host_vars(candidate, accounts[candidate["account_id"]])
+        hosts[candidate["host"]] = hostvars
+        problems.extend(candidate["problems"])
+        for group in grouping.group_names(hostvars):
+            groups.setdefault(group, []).append(candidate["host"])
+    unreachable = []
+    for account in raw.get("accounts", []):
+        if account.get("error"):
+            unreachable.append({"account_id": account["account_id"], "name": account.get("name"),
+                                "region": None, "reason": account["error"]})
+            continue
+        for region, block in sorted((account.get("regions") or {}).items()):
+            if block.get("error"):
+                unreachable.append({"account_id": account["account_id"], "name": account.get("name"),
+                                    "region": region, "reason": block["error"]})
+    return {
+        "hosts": hosts,
+        "groups": groups,
+        "problems": problems,
+        "unreachable": unreachable,
+        "customers": sorted({h["dr_customer"] for h in hosts.values() if h["dr_customer"]}),
+        "environments": sorted({h["dr_environment"] for h in hosts.values() if h["dr_environment"]}),
+    }
