@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the enterprise_dr.orchestration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+name: dr_controller
+version_added: 0.1.0
+short_description: Tell plays whether the controller has an interactive terminal
+description:
+  - Sets C(dr_controller_interactive) to true when C(ansible-playbook) runs with a terminal on standard input.
+  - Approval gates use it to refuse the interactive mode up front when nobody can answer (cron, CI, schedulers),
+    because C(ansible.builtin.pause) does not wait in that case and would return an empty answer.
+  - Plugins running in Ansible's worker processes cannot see the controller's terminal (their standard
+    input is C(/dev/null)); vars plugins run in the controller process, so this one can.
+  - Enable it with C(vars_plugins_enabled = host_group_vars, enterprise_dr.orchestration.dr_controller).
+options:
+  stage:
+    ini:
+      - key: stage
+        section: vars_dr_controller
+    env:
+      - name: ANSIBLE_VARS_PLUGIN_STAGE
+extends_documentation_fragment:
+  - ansible.builtin.vars_plugin_staging
+"""
+
+import os
+import sys
+
+from ansible.plugins.vars import BaseVarsPlugin
+
+
+def _stdin_is_terminal():
+    try:
+        return os.isatty(sys.stdin.fileno())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class VarsModule(BaseVarsPlugin):
+    REQUIRES_ENABLED = True
+
+    def get_vars(self, loader, path, entities, cache=True):
+        super().get_vars(loader, path, entities)
+        return {"dr_controller_interactive": _stdin_is_terminal()}
