@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the enterprise_dr.orchestration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared plumbing of the batch DRS modules: the ``servers`` option, grouping by account and
+region, concurrent work per group, and the launch-settings change set.
+
+A batch module takes a whole wave (up to 1,000 servers), groups it by (account_id, region), makes
+one client per group through ClientFactory and works on the groups concurrently.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import PRIORITIES
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import DRSError
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_source_servers
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import group_by_account_region
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import paginate
+
+# Paired with the ``servers`` option documented in each batch module.
+SERVERS_ARGUMENT_SPEC = dict(
+    servers=dict(
+        type="list",
+        elements="dict",
+        required=True,
+        options=dict(
+            source_server_id=dict(type="str", required=True),
+            account_id=dict(type="str"),
+            region=dict(type="str"),
+            hostname=dict(type="str"),
+            priority=dict(type="str", choices=list(PRIORITIES)),
+            target_instance_id=dict(type="str"),
+        ),
+    ),
+)
+
+MAX_GROUP_WORKERS = 8
+MAX_CALL_WORKERS = 8
+
+# Launch settings this collection manages: option name -> (API field, how to read it from a LaunchConfiguration).
+LAUNCH_SETTING_FIELDS = {
+    "copy_private_ip": "copyPrivateIp",
+    "copy_tags": "copyTags",
+    "right_sizing": "targetInstanceTypeRightSizingMethod",
+    "launch_disposition": "launchDisposition",
+    "licensing_os_byol": "licensing",
+    "post_launch_enabled": "postLaunchEnabled",
+    "launch_into_instance_id": "launchIntoInstanceProperties",
+}
+
+
+def run_concurrently(func, items, max_workers=MAX_GROUP_WORKERS):
+    """``{item: func(item)}`` for hashable ``items``, concurrently; the first exception is re-raised
+    after every call has finished, so no group is left half-done without being waited for."""
+    items = list(items)
+    if len(items) <= 1:
+        return {item: func(item) for item in items}
+    results = {}
+    errors = []
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
+        futures = {item: pool.submit(func, item) for item in items}
+        for item, future in futures.items():
+            try:
+                results[item] = future.result()
+            except Exception as e:  # re-raised below, after every call finished
+                errors.append(e)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def map_concurrently(func, values, max_workers=MAX_CALL_WORKERS):
+    """``[func(v) for v in values]`` in order, concurrently (for one call per server)."""
+    values = list(values)
+    if len(values) <= 1:
+        return [func(v) for v in values]
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(values))) as pool:
+        return list(pool.map(func, values))
+
+
+def account_of(arn):
+    """The account ID in an ARN (``arn:aws:drs:us-west-2:210987654321:source-server/s-...``)."""
+    parts = (arn or "").split(":")
+    return parts[4] if len(parts) > 5 else None
+
+
+def server_label(entry):
+    """``s-... (hostname) in account/region`` for messages."""
+    hostname = entry.get("hostname")
+    where = f"{entry.get('account_id') or 'default account'}/{entry.get('region')}"
+    name = f"{entry['source_server_id']} ({hostname})" if hostname else entry["source_server_id"]
+    return f"{name} in {where}"
+
+
+def resolve_servers(factory, servers, default_region):
+    """Describe every requested server in its own account and region.
+
+    Returns a list of entries (the input dict with ``region`` filled in, ``hostname`` defaulted from
+    DRS, and ``server`` = the DescribeSourceServers item, ``account_id`` = the ARN's account when it was
+    not given). Raises DRSError naming every server that does not exist where it was said to be.
+    """
+    entries = [dict(s, region=s.get("region") or default_region) for s in servers]
+    seen = set()
+    for entry in entries:
+        key = (entry.get("account_id"), entry["region"], entry["source_server_id"])
+        if key in seen:
+            raise DRSError(f"source server {server_label(entry)} is listed twice",
+                           resource=entry["source_server_id"], remediation="list each server once")
+        seen.add(key)
+    groups = group_by_account_region(entries, default_region=default_region)
+
+    def describe(group_key):
+        account_id, region = group_key
+        client = factory.client("drs", account_id=account_id, region=region)
+        ids = [e["source_server_id"] for e in groups[group_key]]
+        return {s["sourceServerID"]: s for s in describe_source_servers(client, source_server_ids=ids)}
+
+    found = run_concurrently(describe, groups)
+    missing = []
+    for group_key, group in groups.items():
+        for entry in group:
+            server = found[group_key].get(entry["source_server_id"])
+            if server is None:
+                missing.append(server_label(entry))
+                continue
+            entry["server"] = server
+            entry["account_id"] = entry.get("account_id") or account_of(server.get("arn"))
+            if not entry.get("hostname"):
+                hints = (server.get("sourceProperties") or {}).get("identificationHints") or {}
+                entry["hostname"] = hints.get("hostname") or hints.get("fqdn")
+    if missing:
+        raise DRSError(
+            f"source servers not found: {'; '.join(missing)}",
+            resource=", ".join(missing),
+            remediation="check source_server_id, and that account_id/region name the DRS recovery account and region",
+        )
+    return entries
+
+
+def group_entries(entries):
+    """{(account_id, region): [entries]} of resolved entries."""
+    return group_by_account_region(entries)
+
+
+def last_recovery_snapshot(client, source_server_id):
+    """The newest recovery snapshot of a server (one DescribeRecoverySnapshots call), or None."""
+    page = client.describe_recovery_snapshots(sourceServerID=source_server_id, order="DESC", maxResults=1)
+    items = page.get("items") or []
+    if not items:
+        return None
+    newest = max(items, key=lambda s: s.get("timestamp") or s.get("expectedTimestamp") or "")
+    return {
+        "snapshot_id": newest.get("snapshotID"),
+        "date_time": newest.get("timestamp") or newest.get("expectedTimestamp"),
+        "ebs_snapshot_count": len(newest.get("ebsSnapshots") or []),
+    }
+
+
+def list_all_source_servers(client):
+    """Every source server of one account and region."""
+    return paginate(client, "describe_source_servers", "items", filters={})
+
+
+def launch_settings_request(desired):
+    """UpdateLaunchConfiguration keyword arguments for snake_case settings (None = leave unchanged)."""
+    request = {}
+    for option, field in LAUNCH_SETTING_FIELDS.items():
+        value = desired.get(option)
+        if value is None:
+            continue
+        if option == "licensing_os_byol":
+            request[field] = {"osByol": value}
+        elif option == "launch_into_instance_id":
+            request[field] = {"launchIntoEC2InstanceID": value} if value else {}
+        else:
+            request[field] = value
+    return request
+
+
+def settings_differences(current, desired):
+    """Option names whose desired value (not None) differs from the current launch settings summary.
+
+    An empty ``launch_into_instance_id`` means "no launch-into target"."""
+    changed = []
+    for option, value in desired.items():
+        if value is None or option not in LAUNCH_SETTING_FIELDS:
+            continue
+        have = current.get(option)
+        if option == "launch_into_instance_id":
+            if (have or "") != (value or ""):
+                changed.append(option)
+        elif have != value:
+            changed.append(option)
+    return changed
