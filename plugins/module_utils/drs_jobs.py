@@ -20,6 +20,7 @@ from datetime import datetime
 from datetime import timezone
 
 try:
+    from botocore.config import Config
     from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
 except ImportError:
@@ -47,7 +48,8 @@ EC2_IDS_BATCH = 200
 
 THROTTLING_CODES = ("ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "Throttling")
 # After these, the job may or may not exist: look for it before submitting again.
-UNCERTAIN_CODES = ("InternalServerException", "InternalServerError", "ServiceUnavailable", "ServiceUnavailableException")
+UNCERTAIN_CODES = ("InternalServerException", "InternalServerError", "ServiceUnavailable",
+                   "ServiceUnavailableException")
 MAX_SUBMIT_ATTEMPTS = 8
 
 
@@ -564,6 +566,7 @@ class RecoveryGroup:
                 "private_ip": instance.get("PrivateIpAddress"),
                 "expected_target_instance_id": expected,
                 "launched_into_target": (ec2_id == expected) if (expected and status == "LAUNCHED") else None,
+                "action": decision.get("action"),
                 "already_handled": decision.get("action") in ("adopt", "done"),
                 "raw_error": raw_error,
             })
@@ -647,3 +650,32 @@ def wait_for_jobs(drs, job_ids, poll_interval, deadline, sleep=time.sleep, clock
 def new_run_deadline(wait_timeout, clock=time.time):
     return clock() + wait_timeout if wait_timeout else None
 
+
+
+def no_retry_client(factory, service, account_id, region):
+    """A client of ``factory``'s account and region with every automatic retry off.
+
+    For calls that are not idempotent (StartRecovery, TerminateRecoveryInstances): botocore would
+    otherwise resend them after a 5xx or a timeout, and could start a second job.
+    """
+    base = factory.client(service, account_id=account_id, region=region, retries=False)
+    config = base.meta.config.merge(Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    kwargs = {"region_name": region, "config": config}
+    if factory.endpoint_url:
+        kwargs["endpoint_url"] = factory.endpoint_url
+    return factory.session(account_id).client(service, **kwargs)
+
+
+def summarize_results(servers, jobs_started=0):
+    """Counts over per-server results."""
+    statuses = [s.get("launch_status") for s in servers]
+    return {
+        "total": len(servers),
+        "launched": statuses.count("LAUNCHED"),
+        "failed": statuses.count("FAILED"),
+        "in_progress": sum(1 for s in statuses if s in ("PENDING", "IN_PROGRESS")),
+        "not_started": sum(1 for s in statuses if s in ("NOT_STARTED", "UNKNOWN", None)),
+        "already_handled": sum(1 for s in servers if s.get("already_handled")),
+        "launched_into_target": sum(1 for s in servers if s.get("launched_into_target")),
+        "jobs_started": jobs_started,
+    }
