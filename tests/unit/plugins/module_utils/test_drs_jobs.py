@@ -3,17 +3,16 @@
 import itertools
 
 import pytest
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ClientError
+from botocore.exceptions import ReadTimeoutError
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import drs_jobs
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import (
-    RUN_ID_TAG,
-    Limits,
-    RecoveryGroup,
-    classify,
-    next_chunk_size,
-    plan_batches,
-)
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import Limits
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import RUN_ID_TAG
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import RecoveryGroup
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import classify
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import next_chunk_size
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import plan_batches
 
 MUTATING = ("start_recovery", "terminate_recovery_instances", "disconnect_recovery_instance",
             "delete_recovery_instance", "stop_instances", "delete_volume")
