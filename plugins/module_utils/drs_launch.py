@@ -10,11 +10,19 @@ one client per group through ClientFactory and works on the groups concurrently.
 
 from concurrent.futures import ThreadPoolExecutor
 
+try:
+    import botocore
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import PRIORITIES
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import DRSError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_source_servers
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import get_launch_configuration
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import group_by_account_region
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import launch_settings_summary
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import paginate
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import update_launch_configuration
 
 # Paired with the ``servers`` option documented in each batch module.
 SERVERS_ARGUMENT_SPEC = dict(
@@ -191,3 +199,108 @@ def settings_differences(current, desired):
         elif have != value:
             changed.append(option)
     return changed
+
+
+# Settings DRS requires before launchIntoInstanceProperties.launchIntoEC2InstanceID can be set.
+LAUNCH_INTO_PREREQUISITES = {"copy_private_ip": False, "copy_tags": False, "right_sizing": "NONE"}
+
+
+def plan_launch_settings(current, desired):
+    """The UpdateLaunchConfiguration steps (snake_case settings each) from ``current`` to ``desired``.
+
+    Setting a launch-into target takes two steps: everything else first (so copyPrivateIp/copyTags are
+    already off), then the target. Clearing it goes first, so the other settings may turn copying back on.
+    """
+    changes = settings_differences(current, desired)
+    if not changes:
+        return []
+    rest = {k: desired[k] for k in changes if k != "launch_into_instance_id"}
+    if "launch_into_instance_id" not in changes:
+        return [rest]
+    into = desired.get("launch_into_instance_id") or ""
+    if into:
+        return ([rest] if rest else []) + [{"launch_into_instance_id": into}]
+    return [{"launch_into_instance_id": ""}] + ([rest] if rest else [])
+
+
+def predict_settings(current, steps):
+    after = dict(current)
+    for step in steps:
+        for option, value in step.items():
+            after[option] = (value or None) if option == "launch_into_instance_id" else value
+    return after
+
+
+def launch_into_conflicts(settings):
+    """Why ``settings`` (a launch settings summary) cannot be saved: launch-into with copying on."""
+    if not settings.get("launch_into_instance_id"):
+        return []
+    return [option for option in ("copy_private_ip", "copy_tags") if settings.get(option)]
+
+
+def read_launch_configurations(factory, groups):
+    """Set ``entry['config']`` (GetLaunchConfiguration) on every entry; groups and servers concurrently."""
+    def read(group_key):
+        account_id, region = group_key
+        client = factory.client("drs", account_id=account_id, region=region)
+        configs = map_concurrently(lambda e: get_launch_configuration(client, e["source_server_id"]), groups[group_key])
+        for entry, config in zip(groups[group_key], configs):
+            entry["config"] = config
+
+    run_concurrently(read, groups)
+
+
+def apply_launch_plans(factory, groups, check_mode):
+    """Run every entry's ``steps``; sets ``after`` (and ``error`` on failure) per entry. A failing server
+    does not stop the others: each entry says what happened to it."""
+    def apply_entry(client, entry):
+        if check_mode or not entry.get("steps"):
+            return
+        try:
+            config = None
+            for step in entry["steps"]:
+                config = update_launch_configuration(client, entry["source_server_id"], **launch_settings_request(step))
+                entry.setdefault("applied_steps", []).append(step)
+            entry["after"] = launch_settings_summary(config)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            entry["error"] = f"{server_label(entry)}: {error_text(e)}"
+            entry["after"] = predict_settings(entry["before"], entry.get("applied_steps", []))
+
+    def apply(group_key):
+        account_id, region = group_key
+        client = factory.client("drs", account_id=account_id, region=region)
+        map_concurrently(lambda e: apply_entry(client, e), groups[group_key])
+
+    run_concurrently(apply, groups)
+
+
+def error_text(error):
+    """A botocore error as ``Code: message``."""
+    response = getattr(error, "response", None) or {}
+    err = response.get("Error") or {}
+    if err:
+        return f"{err.get('Code')}: {err.get('Message')}"
+    return str(error)
+
+
+def check_servers_scope(entries, customer, environment=None):
+    """ScopeError naming every server whose own DRS tags are outside the scope (before any change)."""
+    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import check_scope
+
+    check_scope(((server_label(e), (e.get("server") or {}).get("tags") or {}) for e in entries),
+                customer, environment)
+
+
+def result_row(entry):
+    """The per-server part of a batch module's result."""
+    return {
+        "source_server_id": entry["source_server_id"],
+        "account_id": entry.get("account_id"),
+        "region": entry.get("region"),
+        "hostname": entry.get("hostname"),
+        "changed": bool(entry.get("steps")) and not (entry.get("error") and not entry.get("applied_steps")),
+        "changes": sorted({k for step in entry.get("steps") or [] for k in step}),
+        "before": entry.get("before"),
+        "after": entry.get("after"),
+        "error": entry.get("error"),
+    }
