@@ -9,16 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sandbox.control import (
-    DEFAULT_STATE_DIR,
-    ENV_FILE,
-    ESTATE_VARS_FILE,
-    REPO_ROOT,
-    AdminClient,
-    SandboxError,
-    SandboxProcess,
-    export_lines,
-)
+from sandbox.control import DEFAULT_STATE_DIR
+from sandbox.control import ENV_FILE
+from sandbox.control import ESTATE_VARS_FILE
+from sandbox.control import REPO_ROOT
+from sandbox.control import SandboxError
+from sandbox.control import SandboxProcess
+from sandbox.control import export_lines
 from sandbox.estate import EstateError
 
 DEMO_ESTATE = REPO_ROOT / "sandbox" / "estates" / "demo.yml"

@@ -42,7 +42,7 @@ SERVER_KEYS = {
 SOURCE_KEYS = {"private_ip", "subnet", "security_groups", "instance_type", "image_id", "tags", "state"}
 DRS_KEYS = {
     "account", "replication_state", "lag_seconds", "staging_account", "tags", "copy_tags", "os", "instance_type",
-    "boot_mode", "architecture", "last_snapshot_minutes_ago", "initialize", "enabled",
+    "boot_mode", "architecture", "last_snapshot_minutes_ago", "initialize", "enabled", "disks",
 }
 TARGET_KEYS = {"name", "private_ip", "subnet", "security_groups", "instance_type", "image_id", "tags", "state",
                "enabled", "awsdrs_tag"}
@@ -749,7 +749,7 @@ class Seeder:
             for tags_json, ids in by_tags.items():
                 for start in range(0, len(ids), 500):
                     ec2.create_tags(Resources=ids[start:start + 500], Tags=_tag_list(json.loads(tags_json)))
-            for server, instance in pairs:
+            for _server, instance in pairs:
                 ec2.create_tags(Resources=[instance["InstanceId"]], Tags=[{"Key": "Name", "Value": instance["_name"]}])
             return pairs
 
@@ -831,7 +831,8 @@ class Seeder:
                 "tags": tags,
                 "os": drs.get("os", "linux"),
                 "instance_type": drs.get("instance_type", source.get("instance_type", "t3.medium")),
-                "boot_mode": drs.get("boot_mode", "LEGACY_BIOS"),
+                "boot_mode": drs.get("boot_mode"),
+                "disks": drs.get("disks"),
                 "architecture": drs.get("architecture", "x86_64"),
                 "last_snapshot_minutes_ago": drs.get("last_snapshot_minutes_ago", 5),
                 "initialize": drs.get("initialize", True),
@@ -886,7 +887,8 @@ def estate_vars(result: dict) -> dict:
 
 def write_outputs(result: dict, state_dir: Path):
     state_dir.mkdir(parents=True, exist_ok=True)
-    from sandbox.control import ESTATE_VARS_FILE, SEED_RESULT_FILE
+    from sandbox.control import ESTATE_VARS_FILE
+    from sandbox.control import SEED_RESULT_FILE
 
     (state_dir / SEED_RESULT_FILE).write_text(json.dumps(result, indent=2, default=str))
     (state_dir / ESTATE_VARS_FILE).write_text(

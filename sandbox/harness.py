@@ -17,14 +17,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from sandbox.control import (
-    DUMMY_CREDENTIALS,
-    ESTATE_VARS_FILE,
-    REPO_ROOT,
-    AdminClient,
-    SandboxProcess,
-    sandbox_env,
-)
+from sandbox.control import AdminClient
+from sandbox.control import DUMMY_CREDENTIALS
+from sandbox.control import ESTATE_VARS_FILE
+from sandbox.control import REPO_ROOT
+from sandbox.control import SandboxProcess
+from sandbox.control import sandbox_env
 
 DEMO_ESTATE = REPO_ROOT / "sandbox" / "estates" / "demo.yml"
 ANSIBLE_CONFIG = REPO_ROOT / "ansible.cfg"

@@ -21,7 +21,8 @@ import struct
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
+from datetime import timezone
 from urllib.parse import parse_qs
 
 try:  # The DRS emulator is optional: without it every other service still works.
@@ -235,7 +236,8 @@ class SandboxApp:
     """WSGI application: admin endpoints, DRS emulator, moto, request log and faults."""
 
     def __init__(self):
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+        from moto.moto_server.werkzeug_app import create_backend_app
 
         self.moto_app = DomainDispatcherApplication(create_backend_app)
         self.log = RequestLog()
@@ -394,7 +396,9 @@ class SandboxApp:
             payload = json.dumps({"message": "The DRS emulator is not installed in this sandbox."}).encode()
             headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "InternalServerException"}
             return 500, headers, payload, None
-        headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
+        headers = {
+            key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")
+        }
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         try:
@@ -634,7 +638,8 @@ def serve(host: str = "127.0.0.1", port: int = 0, state_dir: str | None = None, 
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sandbox.server", description="Run the AWS sandbox in the foreground.")
+    parser = argparse.ArgumentParser(prog="python -m sandbox.server",
+                                     description="Run the AWS sandbox in the foreground.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--state-dir")

@@ -12,7 +12,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from sandbox.harness import DEMO_ESTATE, Sandbox  # noqa: E402
+from sandbox.harness import DEMO_ESTATE  # noqa: E402
+from sandbox.harness import Sandbox  # noqa: E402
 
 
 @pytest.fixture(scope="session")
