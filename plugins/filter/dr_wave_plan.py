@@ -54,6 +54,8 @@ _value:
     errors: {description: Dependency problems that make the plan unsafe (cycles, unknown names, later waves)., type: list}
 """
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleFilterError
 
 PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -122,7 +124,7 @@ def dr_wave_plan(hosts, customer=None, environment=None, waves=None, technologie
     tech_filter = {_norm(t) for t in technologies} if technologies else None
     in_scope, excluded, errors = [], [], []
     for host in hosts or []:
-        if not isinstance(host, dict) or "inventory_hostname" not in host:
+        if not isinstance(host, Mapping) or "inventory_hostname" not in host:
             continue
         if _norm(host.get("dr_customer")) != _norm(customer):
             continue

@@ -50,3 +50,25 @@ def test_dependency_problems_are_reported():
 def test_customer_required():
     with pytest.raises(AnsibleFilterError):
         dr_wave_plan([], customer="")
+
+
+def test_dr_drs_servers_maps_inventory_hostvars_to_module_entries():
+    from ansible_collections.enterprise_dr.orchestration.plugins.filter.dr_drs_servers import dr_drs_servers
+
+    hosts = [
+        {"inventory_hostname": "acme-prod-web01", "dr_technology": "drs", "dr_source_server_id": "s-1",
+         "dr_account_id": "210987654321", "dr_resource_region": "us-west-2", "dr_hostname": "acme-prod-web01",
+         "dr_priority": "critical", "dr_recovery_strategy": "launch-into-instance",
+         "dr_target": {"instance_id": "i-t", "private_ip": "10.20.1.11"}, "dr_source_instance_id": "i-s",
+         "dr_primary_region": "us-east-1"},
+        {"inventory_hostname": "acme-prod-app01", "dr_technology": "drs", "dr_source_server_id": "s-2",
+         "dr_account_id": "210987654321", "dr_resource_region": "us-west-2", "dr_recovery_strategy": "new-instance",
+         "dr_target": {"instance_id": "i-u", "private_ip": "10.20.1.12"}},
+        {"inventory_hostname": "acme-orders", "dr_technology": "lambda"},
+    ]
+    full = dr_drs_servers(hosts)
+    assert [e["source_server_id"] for e in full] == ["s-1", "s-2"]
+    assert full[0]["target_instance_id"] == "i-t" and full[0]["expected_private_ip"] == "10.20.1.11"
+    assert full[1]["target_instance_id"] is None  # new-instance strategy never launches into a target
+    trimmed = dr_drs_servers(hosts, keys=["source_server_id", "target_instance_id"], region="us-east-2")
+    assert trimmed == [{"source_server_id": "s-1", "target_instance_id": "i-t"}, {"source_server_id": "s-2"}]
