@@ -1,0 +1,370 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the enterprise_dr.orchestration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Collect DR-enabled resources from every account and region (the AWS side of the inventory).
+
+Produces the raw discovery result documented in resources.py; that document is what the inventory
+cache stores. Accounts and regions are queried concurrently: one session per account (a role
+assumed with its external ID in refreshable 900-second sessions, or a named profile, or the hub's
+own credentials), one client per account, region and service.
+"""
+
+import datetime
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import functools
+
+try:
+    import boto3
+    import botocore.config
+    import botocore.session
+    from botocore.credentials import AssumeRoleCredentialFetcher
+    from botocore.credentials import DeferredRefreshableCredentials
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import ClientError
+except ImportError:  # reported by the inventory plugin
+    boto3 = None
+    BotoCoreError = ClientError = Exception
+    DeferredRefreshableCredentials = object
+
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import COLLECTION_NAME
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import COLLECTION_VERSION
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_CUSTOMER
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET_VALUE
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_ENABLED
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_NAME
+from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils.resources import RAW_FORMAT
+
+ROLE_SESSION_SECONDS = 900
+# botocore refreshes role credentials 15 minutes before they expire: with 900-second sessions that
+# would be an AssumeRole before every request. Refresh in the last 5 (advisory) / 2 (mandatory) minutes.
+REFRESH_WINDOW_SECONDS = 5 * 60
+INSTANCE_FILTER_BATCH = 200  # EC2 accepts at most 200 values per filter
+USER_AGENT = f"{COLLECTION_NAME}/{COLLECTION_VERSION} dr_resources-inventory"
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def error_reason(exc):
+    """A short, secret-free reason for an account or region that did not answer."""
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        op = getattr(exc, "operation_name", None)
+        where = f" ({op})" if op else ""
+        return f"{err.get('Code', 'ClientError')}{where}: {err.get('Message', str(exc))}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def customer_filter_values(customers):
+    """Tag values to ask the tagging API for: it compares exactly, the collection compares without case."""
+    values = []
+    for customer in customers or []:
+        for variant in (customer, customer.strip(), customer.strip().lower(), customer.strip().upper(),
+                        customer.strip().title()):
+            if variant and variant not in values:
+                values.append(variant)
+    return values
+
+
+def tag_list_to_dict(tags):
+    return {t.get("Key"): t.get("Value") for t in tags or [] if t.get("Key") is not None}
+
+
+class ShortSessionCredentials(DeferredRefreshableCredentials):
+    """Role credentials for 900-second sessions, refreshed in the last minutes rather than always."""
+
+    _advisory_refresh_timeout = REFRESH_WINDOW_SECONDS
+    _mandatory_refresh_timeout = 2 * 60
+
+
+def role_session(base_session, role_arn, external_id=None, session_name=None, region=None, endpoint_url=None,
+                 config=None):
+    """A boto3 session on an assumed role (external ID on every AssumeRole), refreshed during long runs."""
+    extra_args = {"RoleSessionName": session_name or "enterprise-dr-orchestration",
+                  "DurationSeconds": ROLE_SESSION_SECONDS}
+    if external_id:
+        extra_args["ExternalId"] = external_id
+    creator = functools.partial(base_session._session.create_client,  # pylint: disable=protected-access
+                                endpoint_url=endpoint_url, config=config, region_name=region)
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=creator, source_credentials=base_session.get_credentials(), role_arn=role_arn,
+        extra_args=extra_args, expiry_window_seconds=REFRESH_WINDOW_SECONDS,
+    )
+    core = botocore.session.Session()
+    core._credentials = ShortSessionCredentials(  # pylint: disable=protected-access
+        method="assume-role", refresh_using=fetcher.fetch_credentials)
+    return boto3.session.Session(botocore_session=core, region_name=region)
+
+
+class AccountSessions:
+    """One boto3 session per account, created on first use; one client per (account, region, service)."""
+
+    def __init__(self, base_session, endpoint_url=None, assume_role=None, botocore_config=None):
+        self.base_session = base_session
+        self.endpoint_url = endpoint_url
+        self._assume_role = assume_role or role_session
+        self._config = botocore_config
+        self._sessions = {}
+        self._clients = {}
+        self._lock = threading.Lock()
+        self._account_locks = {}
+
+    def _account_lock(self, account_id):
+        with self._lock:
+            return self._account_locks.setdefault(account_id, threading.Lock())
+
+    def session(self, spec):
+        """The account's session; raises on an account that cannot be reached (reason in the message)."""
+        account_id = spec["account_id"]
+        with self._account_lock(account_id):
+            if account_id in self._sessions:
+                return self._sessions[account_id]
+            if spec.get("role_arn"):
+                session = self._assume_role(
+                    self.base_session, spec["role_arn"], spec.get("external_id"), spec.get("session_name"),
+                    region=spec.get("primary_region"), endpoint_url=self.endpoint_url, config=self._config,
+                )
+                # Fetch the first credentials now, so that a role that cannot be assumed is reported
+                # once for the account instead of once per region and service.
+                session.get_credentials().get_frozen_credentials()
+            elif spec.get("profile"):
+                session = boto3.session.Session(profile_name=spec["profile"])
+                if session.get_credentials() is None:
+                    raise ValueError(f"profile {spec['profile']!r} has no credentials")
+            else:
+                session = self.base_session
+            self._sessions[account_id] = session
+            return session
+
+    def client(self, spec, service, region):
+        key = (spec["account_id"], region, service)
+        with self._lock:
+            if key in self._clients:
+                return self._clients[key]
+        session = self.session(spec)
+        with self._account_lock(spec["account_id"]):  # boto3 sessions are not thread-safe
+            kwargs = {"region_name": region, "config": self._config}
+            if self.endpoint_url:
+                kwargs["endpoint_url"] = self.endpoint_url
+            client = session.client(service, **kwargs)
+        with self._lock:
+            return self._clients.setdefault(key, client)
+
+
+def default_botocore_config():
+    return botocore.config.Config(
+        user_agent_extra=USER_AGENT,
+        connect_timeout=5,
+        read_timeout=60,
+        retries={"mode": "standard", "max_attempts": 4},  # throttling and 5xx, jittered backoff
+    )
+
+
+def tagged_resources(client, customers=None):
+    """Every resource carrying dr:enabled (any value: wrong values are reported, not skipped)."""
+    filters = [{"Key": TAG_ENABLED}]
+    if customers:
+        filters.append({"Key": TAG_CUSTOMER, "Values": customer_filter_values(customers)})
+    found = []
+    for page in client.get_paginator("get_resources").paginate(TagFilters=filters, ResourcesPerPage=100):
+        for item in page.get("ResourceTagMappingList", []):
+            found.append({"arn": item["ResourceARN"], "tags": tag_list_to_dict(item.get("Tags"))})
+    return found
+
+
+def autoscaling_groups(client, customers=None):
+    """Auto Scaling groups: the tagging API never returns them, so ask Auto Scaling itself."""
+    filters = [{"Name": "tag-key", "Values": [TAG_ENABLED]}]
+    if customers:
+        filters.append({"Name": f"tag:{TAG_CUSTOMER}", "Values": customer_filter_values(customers)})
+    found = []
+    for page in client.get_paginator("describe_auto_scaling_groups").paginate(Filters=filters):
+        for group in page.get("AutoScalingGroups", []):
+            found.append({"arn": group["AutoScalingGroupARN"], "tags": tag_list_to_dict(group.get("Tags"))})
+    return found
+
+
+def drs_source_servers(client):
+    """DRS source servers of the region, reduced to what the inventory needs."""
+    servers = []
+    try:
+        pages = list(client.get_paginator("describe_source_servers").paginate(filters={}))
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") == "UninitializedAccountException":
+            return []  # DRS never initialized in this account and region: nothing replicates here
+        raise
+    for page in pages:
+        for item in page.get("items", []):
+            hints = (item.get("sourceProperties") or {}).get("identificationHints") or {}
+            cloud = item.get("sourceCloudProperties") or {}
+            hostname = hints.get("hostname") or (hints.get("fqdn") or "").split(".")[0] or None
+            servers.append({
+                "source_server_id": item["sourceServerID"],
+                "arn": item.get("arn"),
+                "tags": dict(item.get("tags") or {}),
+                "hostname": hostname,
+                "aws_instance_id": hints.get("awsInstanceID"),
+                "origin_region": cloud.get("originRegion"),
+                "origin_account_id": cloud.get("originAccountID"),
+                "replication_direction": item.get("replicationDirection"),
+                "replication_state": (item.get("dataReplicationInfo") or {}).get("dataReplicationState"),
+            })
+    return servers
+
+
+def _instance_record(instance):
+    tags = tag_list_to_dict(instance.get("Tags"))
+    return {
+        "instance_id": instance["InstanceId"],
+        "name": tags.get(TAG_NAME),
+        "tags": tags,
+        "state": (instance.get("State") or {}).get("Name"),
+        "private_ip": instance.get("PrivateIpAddress"),
+        "subnet_id": instance.get("SubnetId"),
+        "security_group_ids": [g["GroupId"] for g in instance.get("SecurityGroups") or []],
+    }
+
+
+def describe_instances(client, filters):
+    found = []
+    for page in client.get_paginator("describe_instances").paginate(Filters=filters):
+        for reservation in page.get("Reservations", []):
+            found.extend(_instance_record(i) for i in reservation.get("Instances", []))
+    return found
+
+
+def launch_targets(client):
+    """Pre-provisioned DRS launch-into targets of the DR region."""
+    return describe_instances(client, [{"Name": f"tag:{TAG_DRS_TARGET}", "Values": [TAG_DRS_TARGET_VALUE]}])
+
+
+def instances_by_id(client, instance_ids):
+    """The given instances, in batches; IDs that no longer exist are simply absent."""
+    ids = sorted(set(instance_ids))
+    found = {}
+    for start in range(0, len(ids), INSTANCE_FILTER_BATCH):
+        batch = ids[start:start + INSTANCE_FILTER_BATCH]
+        for record in describe_instances(client, [{"Name": "instance-id", "Values": batch}]):
+            found[record["instance_id"]] = record
+    return found
+
+
+def _scan_region(sessions, spec, region, customers):
+    block = {"error": None, "source": "live", "tagged": [], "instances": {}}
+    try:
+        block["tagged"] = tagged_resources(sessions.client(spec, "resourcegroupstaggingapi", region), customers)
+        block["tagged"].extend(autoscaling_groups(sessions.client(spec, "autoscaling", region), customers))
+        if region == spec["dr_region"]:
+            block["drs_servers"] = drs_source_servers(sessions.client(spec, "drs", region))
+            block["targets"] = launch_targets(sessions.client(spec, "ec2", region))
+    except (ClientError, BotoCoreError) as e:
+        block = {"error": error_reason(e), "source": "live"}
+    return block
+
+
+def _lookup_instances(sessions, spec, region, block, instance_ids):
+    try:
+        block["instances"].update(instances_by_id(sessions.client(spec, "ec2", region), instance_ids))
+    except (ClientError, BotoCoreError) as e:
+        block.clear()
+        block.update({"error": error_reason(e), "source": "live"})
+
+
+def discover(sessions, accounts, customers=None, max_workers=8, extra_regions=()):
+    """Query every account and region concurrently; return the raw discovery result.
+
+    ``accounts``: dicts with account_id, name, primary_region, dr_region and profile or role_arn
+    (+ external_id, session_name). An account that cannot be reached gets ``error`` (its reason);
+    a region that does not answer gets ``error`` on its block. Nothing here raises for AWS errors.
+    """
+    result_accounts = []
+    by_id = {}
+    for spec in accounts:
+        entry = {
+            "account_id": spec["account_id"], "name": spec.get("name"),
+            "primary_region": spec["primary_region"], "dr_region": spec["dr_region"],
+            "credentials": {k: spec[k] for k in ("profile", "role_arn") if spec.get(k)},
+            "error": None, "regions": {},
+        }
+        result_accounts.append(entry)
+        by_id[spec["account_id"]] = (spec, entry)
+    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+        # Sessions first (AssumeRole happens here), so that one unreachable account is one report.
+        futures = {spec["account_id"]: pool.submit(sessions.session, spec) for spec in accounts}
+        for account_id, future in futures.items():
+            try:
+                future.result()
+            except Exception as e:  # botocore raises many unrelated types for credential problems
+                by_id[account_id][1]["error"] = error_reason(e)
+        scans = {}
+        for spec, entry in by_id.values():
+            if entry["error"]:
+                continue
+            regions = [spec["primary_region"], spec["dr_region"]] + [r for r in extra_regions if r]
+            for region in dict.fromkeys(regions):
+                scans[(spec["account_id"], region)] = pool.submit(_scan_region, sessions, spec, region, customers)
+        for (account_id, region), future in scans.items():
+            by_id[account_id][1]["regions"][region] = future.result()
+        # Source EC2 instances of DRS servers, in their origin account and region (DRS does not copy tags).
+        wanted = {}
+        for spec, entry in by_id.values():
+            for block in entry["regions"].values():
+                for server in block.get("drs_servers") or []:
+                    if not server.get("aws_instance_id"):
+                        continue
+                    origin_account = server.get("origin_account_id")
+                    if origin_account not in by_id or by_id[origin_account][1]["error"]:
+                        origin_account = spec["account_id"]
+                    origin_region = server.get("origin_region") or spec["primary_region"]
+                    wanted.setdefault((origin_account, origin_region), set()).add(server["aws_instance_id"])
+        lookups = []
+        for (account_id, region), ids in sorted(wanted.items()):
+            spec, entry = by_id[account_id]
+            block = entry["regions"].setdefault(region, {"error": None, "source": "live", "tagged": [], "instances": {}})
+            if block.get("error"):
+                continue
+            block.setdefault("instances", {})
+            lookups.append(pool.submit(_lookup_instances, sessions, spec, region, block, ids))
+        for future in lookups:
+            future.result()
+    return {"format": RAW_FORMAT, "discovered_at": utc_now(), "accounts": result_accounts}
+
+
+def fill_from_cache(fresh, cached):
+    """Replace what did not answer in ``fresh`` by the same account/region of ``cached``.
+
+    Used in emergency runs (the primary region down): blocks taken from the cache are marked
+    ``source: cache`` with ``cached_at``, so hosts built from them say so. Returns
+    ``(merged, substituted)`` where ``substituted`` lists ``(account_id, region)`` pairs
+    (region None for a whole account).
+    """
+    if not cached or cached.get("format") != RAW_FORMAT:
+        return fresh, []
+    cached_accounts = {a["account_id"]: a for a in cached.get("accounts", [])}
+    cached_at = cached.get("discovered_at")
+    substituted = []
+    merged_accounts = []
+    for account in fresh.get("accounts", []):
+        old = cached_accounts.get(account["account_id"])
+        account = dict(account, regions=dict(account.get("regions") or {}))
+        if old and not old.get("error"):
+            if account.get("error"):
+                account["regions"] = {}
+                for region, block in (old.get("regions") or {}).items():
+                    if not block.get("error"):
+                        account["regions"][region] = dict(block, source="cache", cached_at=cached_at)
+                account["stale_reason"], account["error"] = account["error"], None
+                substituted.append((account["account_id"], None))
+            else:
+                for region, block in list(account["regions"].items()):
+                    old_block = (old.get("regions") or {}).get(region)
+                    if block.get("error") and old_block and not old_block.get("error"):
+                        account["regions"][region] = dict(old_block, source="cache", cached_at=cached_at,
+                                                          stale_reason=block["error"])
+                        substituted.append((account["account_id"], region))
+        merged_accounts.append(account)
+    return dict(fresh, accounts=merged_accounts), substituted
