@@ -174,7 +174,11 @@ unmatched_servers:
   returned: always
   type: list
   elements: dict
-  sample: [{"source_server_id": "s-1234567890abcdef0", "hostname": "acme-prod-app01", "reason": "no target is named 'acme-prod-app01'"}]
+  sample:
+    - source_server_id: s-1234567890abcdef0
+      hostname: acme-prod-app01
+      reason: no target is named 'acme-prod-app01'
+
 unmatched_targets:
   description: In-scope targets no server was matched to (C(instance_id), C(name), C(account_id), C(region)).
   returned: always
@@ -243,7 +247,8 @@ TARGET_FIELDS = ("instance_id", "name", "private_ip", "subnet_id", "security_gro
 def target_out_of_scope(target, customer, environment):
     """A violation when the target's own Customer/Environment tags name another scope (a missing tag does not)."""
     tags = target.get("tags") or {}
-    effective = {TAG_CUSTOMER: tags.get(TAG_CUSTOMER, customer), TAG_ENVIRONMENT: tags.get(TAG_ENVIRONMENT, environment)}
+    effective = {TAG_CUSTOMER: tags.get(TAG_CUSTOMER, customer),
+                 TAG_ENVIRONMENT: tags.get(TAG_ENVIRONMENT, environment)}
     return scope_violation(f"target {target['instance_id']} ({target.get('name')})", effective, customer, environment)
 
 
@@ -260,8 +265,8 @@ def prerequisite_problems(entry, target, region, subnets):
     iid = target["instance_id"]
     problems = []
     if not target.get("tagged"):
-        problems.append(f"{where}: the target is not tagged {TAG_DRS_TARGET}={TAG_DRS_TARGET_VALUE}; tag it "
-                        f"(aws ec2 create-tags --resources {iid} --tags Key={TAG_DRS_TARGET},Value={TAG_DRS_TARGET_VALUE})")
+        problems.append(f"{where}: the target is not tagged {TAG_DRS_TARGET}={TAG_DRS_TARGET_VALUE}; tag it (aws ec2 "
+                        f"create-tags --resources {iid} --tags Key={TAG_DRS_TARGET},Value={TAG_DRS_TARGET_VALUE})")
     if target.get("state") != "stopped":
         problems.append(f"{where}: the target is {target.get('state')}, DRS only launches into a stopped instance; "
                         f"stop it (aws ec2 stop-instances --region {region} --instance-ids {iid})")
@@ -325,7 +330,8 @@ def plan_group(factory, group_key, entries, params):
     if violations:
         raise ScopeError(violations)
     result = match_servers(entries, candidates, fuzzy_threshold=params.get("fuzzy_threshold"))
-    subnets = _existing_subnets(ec2, {m["target"]["subnet_id"] for m in result["matches"] if m["target"].get("subnet_id")})
+    subnets = _existing_subnets(ec2, {m["target"]["subnet_id"] for m in result["matches"]
+                                      if m["target"].get("subnet_id")})
     for match in result["matches"]:
         entry = match["server"]
         entry["match"] = match

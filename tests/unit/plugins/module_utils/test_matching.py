@@ -72,7 +72,8 @@ def test_pinned_target_wins_over_names():
         [tgt("i-1", "acme-prod-app01"), tgt("i-9", "something-else"), tgt("i-2", "acme-prod-app02")],
     )
     assert pairs(result) == {"s-1": "i-9", "s-2": "i-2"}
-    assert {m["server"]["source_server_id"]: m["method"] for m in result["matches"]} == {"s-1": "pinned", "s-2": "exact"}
+    methods = {m["server"]["source_server_id"]: m["method"] for m in result["matches"]}
+    assert methods == {"s-1": "pinned", "s-2": "exact"}
     assert [t["instance_id"] for t in result["unmatched_targets"]] == ["i-1"]
 
 

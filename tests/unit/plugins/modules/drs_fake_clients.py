@@ -230,8 +230,8 @@ class Clients:
         return [c for c in self.calls if c[0] in MUTATING]
 
 
-@pytest.fixture
-def clients(monkeypatch):
+def fake_clients(monkeypatch):
+    """Patch ClientFactory.client to hand out the fakes registered on the returned Clients."""
     from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import clients as clients_mod
 
     fakes = Clients()

@@ -3,8 +3,8 @@ import pytest
 from ansible_collections.enterprise_dr.orchestration.plugins.modules import drs_launch_configuration as mod
 
 from drs_fake_clients import FakeDRS
-from drs_fake_clients import clients  # noqa: F401 (fixture)
 from drs_fake_clients import client_error
+from drs_fake_clients import fake_clients
 from drs_fake_clients import launch_config
 from drs_fake_clients import run_module
 from drs_fake_clients import source_server
@@ -14,7 +14,12 @@ ACME = {"Customer": "acme", "Environment": "production"}
 
 
 @pytest.fixture
-def drs(clients):  # noqa: F811
+def clients(monkeypatch):
+    return fake_clients(monkeypatch)
+
+
+@pytest.fixture
+def drs(clients):
     a = clients.add("drs", A, "us-west-2", FakeDRS([
         source_server("s-0000000000000000a", "acme-prod-app01", A, tags=ACME),
         source_server("s-0000000000000000b", "acme-prod-db01", A, tags=ACME),

@@ -4,7 +4,8 @@ from ansible_collections.enterprise_dr.orchestration.plugins.modules import drs_
 
 from drs_fake_clients import FakeDRS
 from drs_fake_clients import FakeEC2
-from drs_fake_clients import clients  # noqa: F401 (fixture)
+from drs_fake_clients import client_error
+from drs_fake_clients import fake_clients
 from drs_fake_clients import instance
 from drs_fake_clients import launch_config
 from drs_fake_clients import run_module
@@ -23,7 +24,12 @@ def acme(wave, priority="high", env="production"):
 
 
 @pytest.fixture
-def estate(clients):  # noqa: F811
+def clients(monkeypatch):
+    return fake_clients(monkeypatch)
+
+
+@pytest.fixture
+def estate(clients):
     drs_a = clients.add("drs", A, "us-west-2", FakeDRS([
         source_server("s-0000000000000000a", "acme-prod-app01", A, tags=acme(2, "high"), lag="PT1M30S"),
         source_server("s-0000000000000000b", "ACME-prod-db01 ", A, tags=acme(1, "critical"), lag="P0D"),
@@ -58,7 +64,7 @@ def ids(result):
     return [s["source_server_id"] for s in result["source_servers"]]
 
 
-def test_reads_every_account_with_readiness_lag_and_launch_settings(estate, clients, capsys):  # noqa: F811
+def test_reads_every_account_with_readiness_lag_and_launch_settings(estate, clients, capsys):
     result = run_module(info, {"accounts": ACCOUNTS}, capsys)
     assert result["changed"] is False
     assert sorted(ids(result)) == ["s-0000000000000000" + c for c in "abcde"]
@@ -86,7 +92,7 @@ def test_reads_every_account_with_readiness_lag_and_launch_settings(estate, clie
     assert not [c for c in clients.calls if c[0] == "describe_recovery_snapshots"]
 
 
-def test_filters_hostnames_normalized_tags_and_direction(estate, clients, capsys):  # noqa: F811
+def test_filters_hostnames_normalized_tags_and_direction(estate, clients, capsys):
     result = run_module(info, {"accounts": ACCOUNTS, "hostnames": ["acme-prod-db01", "  ACME-PROD-WEB01"]}, capsys)
     assert sorted(ids(result)) == ["s-0000000000000000b", "s-0000000000000000d"]
     result = run_module(info, {"accounts": ACCOUNTS, "tags": {"Customer": "acme", "dr:wave": 1}}, capsys)
@@ -101,14 +107,14 @@ def test_filters_hostnames_normalized_tags_and_direction(estate, clients, capsys
     assert not [c for c in clients.calls if c[0] == "get_launch_configuration"]
 
 
-def test_lag_threshold_makes_servers_not_ready(estate, clients, capsys):  # noqa: F811
+def test_lag_threshold_makes_servers_not_ready(estate, clients, capsys):
     result = run_module(info, {"accounts": ACCOUNTS, "lag_threshold_seconds": 60, "tags": {"Customer": "acme"}}, capsys)
     not_ready = sorted(s["hostname"] for s in result["source_servers"] if not s["ready"])
     assert not_ready == ["acme-prod-app01", "acme-prod-web02"]
     assert result["summary"]["not_ready"] == 2
 
 
-def test_include_snapshots_returns_newest(estate, clients, capsys):  # noqa: F811
+def test_include_snapshots_returns_newest(estate, clients, capsys):
     result = run_module(info, {"accounts": ACCOUNTS, "include_snapshots": True}, capsys)
     by_id = {s["source_server_id"]: s for s in result["source_servers"]}
     assert by_id["s-0000000000000000a"]["last_snapshot"]["snapshot_id"] == "pit-00000000000000002"
@@ -117,7 +123,7 @@ def test_include_snapshots_returns_newest(estate, clients, capsys):  # noqa: F81
     assert len([c for c in clients.calls if c[0] == "describe_recovery_snapshots"]) == 5
 
 
-def test_match_targets_reports_matches_and_duplicates(estate, clients, capsys):  # noqa: F811
+def test_match_targets_reports_matches_and_duplicates(estate, clients, capsys):
     result = run_module(info, {"accounts": ACCOUNTS, "match_targets": True, "tags": {"Customer": "acme"}}, capsys)
     by_host = {s["hostname"].strip().lower(): s for s in result["source_servers"]}
     assert by_host["acme-prod-app01"]["matched_target"]["instance_id"] == "i-00000000000000a01"
@@ -128,14 +134,14 @@ def test_match_targets_reports_matches_and_duplicates(estate, clients, capsys): 
     assert by_host["acme-prod-web02"]["matched_target"] is None
 
 
-def test_check_mode_returns_the_same_and_calls_nothing_mutating(estate, clients, capsys):  # noqa: F811
+def test_check_mode_returns_the_same_and_calls_nothing_mutating(estate, clients, capsys):
     normal = run_module(info, {"accounts": ACCOUNTS}, capsys)
     checked = run_module(info, {"accounts": ACCOUNTS}, capsys, check_mode=True)
     assert checked["source_servers"] == normal["source_servers"]
     assert clients.mutating_calls() == []
 
 
-def test_regions_and_account_ids_select_groups(estate, clients, capsys):  # noqa: F811
+def test_regions_and_account_ids_select_groups(estate, clients, capsys):
     clients.add("drs", A, "us-east-1", FakeDRS([source_server("s-0000000000000000f", "acme-prod-fb01", A,
                                                               region="us-east-1", direction="FAILBACK")]))
     result = run_module(info, {"accounts": ACCOUNTS, "account_ids": [A], "regions": ["us-west-2", "us-east-1"]}, capsys)
@@ -143,9 +149,7 @@ def test_regions_and_account_ids_select_groups(estate, clients, capsys):  # noqa
     assert {s["region"] for s in result["source_servers"]} == {"us-west-2", "us-east-1"}
 
 
-def test_uninitialized_account_fails_naming_account_and_fix(estate, clients, capsys):  # noqa: F811
-    from drs_fake_clients import client_error
-
+def test_uninitialized_account_fails_naming_account_and_fix(estate, clients, capsys):
     class Uninitialized(FakeDRS):
         def describe_source_servers(self, **kwargs):
             raise client_error("UninitializedAccountException", "The account is not initialized",
