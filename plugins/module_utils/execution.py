@@ -98,7 +98,8 @@ class ConflictError(ExecutionError):
     """A conditional write lost against a concurrent writer (the version moved on)."""
 
     def __init__(self, item, expected_version):
-        super().__init__(f"{item} was changed by another writer (expected version {expected_version}); re-read and retry")
+        super().__init__(
+            f"{item} was changed by another writer (expected version {expected_version}); re-read and retry")
         self.item = item
         self.expected_version = expected_version
 
@@ -153,7 +154,8 @@ def _slug(value):
 def new_execution_id(customer, now=None):
     """``edr-<customer>-<UTC yyyymmddThhmmss>-<6 hex>``: sortable by time within a customer, unique."""
     moment = now or utcnow()
-    return f"edr-{_slug(customer)}-{moment.astimezone(datetime.timezone.utc).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+    stamp = moment.astimezone(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"edr-{_slug(customer)}-{stamp}-{secrets.token_hex(3)}"
 
 
 def resolve_started_by(explicit=None, awx_user_name=None, tower_user_name=None):
@@ -507,7 +509,8 @@ def history_report(records):
             "duration_seconds": seconds_between(record.get("started_at"), record.get("ended_at")),
             "measured_rto_seconds": seconds_between(record.get("started_at"), activate_end or record.get("ended_at")),
         })
-    rtos = [r["measured_rto_seconds"] for r in rows if r["status"] == "succeeded" and r["measured_rto_seconds"] is not None]
+    rtos = [r["measured_rto_seconds"] for r in rows
+            if r["status"] == "succeeded" and r["measured_rto_seconds"] is not None]
     return {
         "executions": rows,
         "count": len(records),
@@ -660,8 +663,9 @@ class ExecutionStore:
     def request_approval(self, execution_id, gate, timeout_seconds=None, checklist=None, dry_run=False, now=None):
         """Mark the run as waiting at ``gate``; returns the record. Idempotent while the same gate is pending.
 
-        A pre-recorded decision for the gate (approve.yml with -e gate=... before the run got there) is
-        consumed at once: the run does not wait and wait_for_decision returns that decision."""
+        A decision already recorded for the gate (in advance with approve.yml -e gate=..., or before the run
+        was interrupted and resumed) stands: the run does not wait and wait_for_decision returns it. Only a
+        timeout is asked again."""
         now = now or utcnow()
 
         def change(record):
@@ -670,12 +674,13 @@ class ExecutionStore:
             if pending and pending.get("gate") == gate:
                 return record
             request_id = secrets.token_hex(4)
-            for approval in reversed(record["approvals"]):
-                if approval.get("gate") == gate and approval.get("request_id") is None:
-                    approval["request_id"] = request_id
-                    approval["consumed_at"] = iso(now)
-                    record["pending_gate"] = None
-                    return record
+            decided = self.decision_for(record, gate)
+            if decided and decided["decision"] in DECISIONS:
+                # Decided in advance, or before an interruption: a resumed run does not ask twice.
+                if decided.get("request_id") is None:
+                    decided["request_id"] = request_id
+                    decided["consumed_at"] = iso(now)
+                return record
             record["pending_gate"] = {
                 "gate": gate,
                 "request_id": request_id,
@@ -772,7 +777,8 @@ class ExecutionStore:
         """Set the final status. succeeded/failed/cancelled release the scope lock; interrupted keeps it."""
         now = now or utcnow()
         if status not in TERMINAL_STATUSES + ("interrupted",):
-            raise ExecutionError(f"finish status {status!r} is not one of {', '.join(TERMINAL_STATUSES + ('interrupted',))}")
+            allowed = ", ".join(TERMINAL_STATUSES + ("interrupted",))
+            raise ExecutionError(f"finish status {status!r} is not one of {allowed}")
 
         def change(record):
             if record["status"] == status:
@@ -1016,7 +1022,8 @@ class FileStore(ExecutionStore):
             holder = self._read(path)
             if holder and holder.get("holder") not in (execution_id, replace):
                 raise LockHeld(holder)
-            self._write(path, {"scope": key, "holder": execution_id, "operation": operation, "acquired_at": iso(utcnow())})
+            self._write(path, {"scope": key, "holder": execution_id, "operation": operation,
+                               "acquired_at": iso(utcnow())})
 
     def _release(self, key, execution_id):
         with self._Locked(self):
@@ -1236,7 +1243,8 @@ class DynamoDBStore(ExecutionStore):
         return {"execution_id": {"S": "lock#" + key}, "record_key": {"S": LOCK_KEY}}
 
     def _lock_holder(self, key):
-        item = self._call("get_item", TableName=self.table, ConsistentRead=True, Key=self._lock_item_key(key)).get("Item")
+        item = self._call("get_item", TableName=self.table, ConsistentRead=True,
+                          Key=self._lock_item_key(key)).get("Item")
         if not item:
             return None
         return {"holder": item["holder"]["S"], "operation": item.get("operation", {}).get("S"),
@@ -1272,7 +1280,8 @@ class DynamoDBStore(ExecutionStore):
         records = []
         if customer:
             kwargs = dict(TableName=self.table, IndexName=CUSTOMER_INDEX, ScanIndexForward=False,
-                          KeyConditionExpression="customer = :c", ExpressionAttributeValues={":c": {"S": _norm(customer)}})
+                          KeyConditionExpression="customer = :c",
+                          ExpressionAttributeValues={":c": {"S": _norm(customer)}})
         else:
             kwargs = dict(TableName=self.table, FilterExpression="record_key = :r",
                           ExpressionAttributeValues={":r": {"S": RECORD_KEY}})
@@ -1298,3 +1307,24 @@ def store_from_options(kind, table_name=None, store_path=None, client=None):
             raise ExecutionError("store=dynamodb needs a DynamoDB client")
         return DynamoDBStore(client, table_name)
     raise ExecutionError(f"store {kind!r} is not one of dynamodb, file")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Module glue: the store options every execution-record module takes (documented in each module)
+
+STORE_ARGUMENT_SPEC = {
+    "store": {"type": "str", "default": "dynamodb", "choices": ["dynamodb", "file"]},
+    "table_name": {"type": "str", "default": DEFAULT_TABLE_NAME},
+    "store_path": {"type": "path", "default": DEFAULT_STORE_PATH},
+}
+
+
+def store_for_module(module):
+    """The store named by the module's options; DynamoDB calls go through the collection's retry policy."""
+    params = module.params
+    if params["store"] == "file":
+        return FileStore(params["store_path"])
+    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
+
+    return DynamoDBStore(module.client("dynamodb", retry_decorator=retry_decorator()), params["table_name"])
+

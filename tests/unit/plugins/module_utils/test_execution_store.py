@@ -345,7 +345,8 @@ def test_missing_record(store):
 def test_summary_counts_and_estimate(store):
     rec = store.start("acme", "production", "failover", "alice", now=t(0))
     eid = rec["execution_id"]
-    store.update(eid, {"phase": {"name": "INSTANTIATE", "status": "running"}, "wave": {"number": 2, "status": "running"},
+    store.update(eid, {"phase": {"name": "INSTANTIATE", "status": "running"},
+                       "wave": {"number": 2, "status": "running"},
                        "resources": [
                            {"resource": "a", "status": "succeeded"},
                            {"resource": "b", "status": "failed", "error": "boom", "remediation": "fix b"},
@@ -418,3 +419,24 @@ def test_dynamodb_table_schema_is_checked():
         assert store.ensure(dry_run=True) is True
         assert store.describe() is None
         assert store.ensure() is True and store.ensure() is False
+
+
+def test_lock_without_record_is_a_starting_run_until_it_is_orphaned(store, monkeypatch):
+    key = ex.scope_key("acme", "production")
+    store._acquire(key, "edr-acme-20240501T120000-dead00", "failover")
+    with pytest.raises(ex.ActiveRunError, match="edr-acme-20240501T120000-dead00.*status starting"):
+        store.start("acme", "production", "failover", "alice")
+    later = ex.utcnow() + datetime.timedelta(seconds=ex.ORPHAN_LOCK_SECONDS + 60)
+    monkeypatch.setattr(ex, "utcnow", lambda: later)
+    rec = store.start("acme", "production", "failover", "alice")
+    assert store._lock_holder(key)["holder"] == rec["execution_id"]
+
+
+def test_stale_lock_of_a_finished_run_is_taken_over(store):
+    first = store.start("acme", "production", "failover", "alice")
+    key = ex.scope_key("acme", "production")
+    # The release was lost (crash after the final write): the lock still names a finished run
+    store._modify(first["execution_id"], lambda r: dict(r, status="failed"))
+    assert store._lock_holder(key)["holder"] == first["execution_id"]
+    second = store.start("acme", "production", "failover", "bob")
+    assert store._lock_holder(key)["holder"] == second["execution_id"]
