@@ -32,7 +32,7 @@ def source_server(sid, hostname, account="210987654321", region="us-west-2", tag
         "dataReplicationInfo": {"dataReplicationState": state, "lagDuration": lag},
         "lifeCycle": {"lastSeenByServiceDateTime": "2026-01-01T00:00:00Z"},
         "sourceProperties": {
-            "identificationHints": {"hostname": hostname, "awsInstanceID": instance_id or "i-0" + sid[2:18]},
+            "identificationHints": {"hostname": hostname, "awsInstanceID": instance_id or "i-" + sid[2:]},
             "architecture": architecture,
             "os": {"fullString": os_string},
         },
