@@ -69,17 +69,18 @@ def advance(at: float | None = None) -> None:
     """Apply every job step that is due, in time order, across all accounts and regions."""
     at = now() if at is None else at
     with LOCK:
-        while True:
-            due = []
-            for state in REGIONS.values():
-                for job in state.jobs.values():
-                    if job.steps and job.steps[0][0] <= at:
-                        due.append((job.steps[0][0], job.steps[0][1], job))
-            if not due:
-                return
-            due.sort(key=lambda item: (item[0], item[1]))
-            when, _seq, job = due[0]
-            _when, _seq, func = job.steps.pop(0)
+        due = []
+        for state in REGIONS.values():
+            for job in state.jobs.values():
+                count = 0
+                while count < len(job.steps) and job.steps[count][0] <= at:
+                    count += 1
+                if count:
+                    due.extend((when, seq, func) for when, seq, func in job.steps[:count])
+                    del job.steps[:count]
+        # Steps never schedule further steps, so one ordered pass applies everything that is due.
+        due.sort(key=lambda item: (item[0], item[1]))
+        for when, _seq, func in due:
             func(when)
 
 
@@ -104,7 +105,8 @@ def throttle(state: RegionState) -> None:
 
 # --- pagination ------------------------------------------------------------------------------------------
 
-def page(items: list, params: dict, key: str = "items", operation: str = "") -> dict:
+def page(items: list, params: dict, key: str = "items", operation: str = "", render=None) -> dict:
+    """One page of items; render (optional) converts only the items of the page."""
     size = params.get("maxResults") or SETTINGS["default_page_size"]
     start = 0
     token = params.get("nextToken")
@@ -112,12 +114,12 @@ def page(items: list, params: dict, key: str = "items", operation: str = "") -> 
         try:
             decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
             start = int(decoded["offset"])
-            if decoded.get("op") != operation:
+            if decoded.get("op") != operation or start < 0:
                 raise ValueError
         except (ValueError, KeyError, TypeError):
             raise field_error("nextToken", "Invalid pagination token") from None
     chunk = items[start:start + size]
-    result = {key: chunk}
+    result = {key: [render(item) for item in chunk] if render else chunk}
     if start + size < len(items):
         result["nextToken"] = base64.urlsafe_b64encode(
             json.dumps({"offset": start + size, "op": operation}).encode()).decode()

@@ -60,8 +60,8 @@ def describe_source_servers(ctx: Context, params: dict) -> dict:
             continue
         if hardware and hardware not in (server.aws_instance_id, server.mac):
             continue
-        items.append(server.to_api(ctx.now))
-    return page(items, params, operation="DescribeSourceServers")
+        items.append(server)
+    return page(items, params, operation="DescribeSourceServers", render=lambda s: s.to_api(ctx.now))
 
 
 def _set_replication(server: SourceServer, at: float, phases: list[tuple[str, str, float | None, str | None]]):
@@ -501,7 +501,7 @@ def describe_jobs(ctx: Context, params: dict) -> dict:
             if (not ids or job.id in ids) and (low is None or job.created >= low)
             and (high is None or job.created <= high)]
     jobs.sort(key=lambda job: job.created, reverse=True)
-    return page([job.to_api() for job in jobs], params, operation="DescribeJobs")
+    return page(jobs, params, operation="DescribeJobs", render=lambda job: job.to_api())
 
 
 @operation
@@ -530,9 +530,9 @@ def describe_recovery_instances(ctx: Context, params: dict) -> dict:
     filters = params.get("filters") or {}
     ids = set(filters.get("recoveryInstanceIDs") or [])
     servers = set(filters.get("sourceServerIDs") or [])
-    items = [ctx.ri_api(ri) for ri in ctx.state.recovery_instances.values()
+    items = [ri for ri in ctx.state.recovery_instances.values()
              if (not ids or ri.id in ids) and (not servers or ri.source_server_id in servers)]
-    return page(items, params, operation="DescribeRecoveryInstances")
+    return page(items, params, operation="DescribeRecoveryInstances", render=ctx.ri_api)
 
 
 def _replicating_from(ri: RecoveryInstance, at: float) -> bool:
