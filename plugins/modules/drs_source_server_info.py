@@ -199,7 +199,12 @@ source_servers:
       description: The server's current recovery instance, if any.
       type: str
     staging_account_id:
-      description: The staging account replication runs through (a failback must use the same one).
+      description:
+        - The staging account replication runs through (a failback must use the same one).
+        - For a server that is not extended from a staging account (C(NOT_EXTENDED)), its own account.
+      type: str
+    staging_status:
+      description: C(NOT_EXTENDED), C(EXTENDED) or C(EXTENSION_ERROR), as DRS reports it.
       type: str
     customer:
       description: The server's C(Customer) tag.
@@ -366,8 +371,14 @@ def read_group(factory, account_id, region, params):
     for server in servers:
         summary = server_readiness(server, lag_threshold_seconds=params.get("lag_threshold_seconds"))
         tags = summary["tags"]
+        own_account = account_of(server.get("arn")) or account_id
+        staging = server.get("stagingArea") or {}
+        summary["staging_status"] = staging.get("status")
+        if not summary["staging_account_id"] and staging.get("status", "NOT_EXTENDED") == "NOT_EXTENDED":
+            # NOT_EXTENDED: the server replicates in its own account, which is its staging account.
+            summary["staging_account_id"] = own_account
         summary.update(
-            account_id=account_of(server.get("arn")) or account_id,
+            account_id=own_account,
             region=region,
             customer=tags.get(TAG_CUSTOMER),
             environment=tags.get(TAG_ENVIRONMENT),

@@ -166,3 +166,16 @@ def test_select_servers_matches_fqdn_too():
     server["sourceProperties"]["identificationHints"]["fqdn"] = "App01.Example.COM"
     assert info.select_servers([server], hostnames=["app01.example.com"]) == [server]
     assert info.select_servers([server], hostnames=["app01"]) == []
+
+
+def test_not_extended_server_stages_in_its_own_account(clients, capsys):
+    server = source_server("s-0000000000000000a", "acme-prod-app01", A)
+    server["stagingArea"] = {"status": "NOT_EXTENDED"}
+    extended = source_server("s-0000000000000000b", "acme-prod-app02", A, staging="999999999999")
+    extended["stagingArea"]["status"] = "EXTENDED"
+    clients.add("drs", None, "us-west-2", FakeDRS([server, extended]))
+    result = run_module(info, {"include_launch_settings": False}, capsys)
+    by_id = {s["source_server_id"]: s for s in result["source_servers"]}
+    assert by_id["s-0000000000000000a"]["staging_account_id"] == A
+    assert by_id["s-0000000000000000a"]["staging_status"] == "NOT_EXTENDED"
+    assert by_id["s-0000000000000000b"]["staging_account_id"] == "999999999999"
