@@ -21,8 +21,17 @@ options:
     type: list
     elements: str
   region:
-    description: Override of the DRS recovery region (the run's C(dr_region)).
+    description:
+      - Override of the region (the run's C(dr_region), or C(primary_region) with O(side=source)).
     type: str
+  side:
+    description:
+      - C(recovery) returns the DRS source server entries (in the DRS recovery account and region).
+      - C(source) returns the original EC2 instances (C(instance_id), C(account_id), C(region), C(hostname)) on the
+        primary side, the entries M(enterprise_dr.orchestration.drs_source_instance) takes.
+    type: str
+    choices: [recovery, source]
+    default: recovery
 """
 
 EXAMPLES = r"""
@@ -50,10 +59,19 @@ from collections.abc import Mapping
 LAUNCH_INTO = "launch-into-instance"
 
 
-def dr_drs_servers(hosts, keys=None, region=None):
+def dr_drs_servers(hosts, keys=None, region=None, side="recovery"):
     entries = []
     for host in hosts or []:
         if not isinstance(host, Mapping) or host.get("dr_technology") != "drs":
+            continue
+        if side == "source":
+            if host.get("dr_source_instance_id"):
+                entries.append({
+                    "instance_id": host["dr_source_instance_id"],
+                    "account_id": host.get("dr_source_account_id") or host.get("dr_account_id"),
+                    "region": region or host.get("dr_primary_region"),
+                    "hostname": host.get("dr_hostname") or host.get("inventory_hostname"),
+                })
             continue
         target = host.get("dr_target") or {}
         strategy = (host.get("dr_recovery_strategy") or LAUNCH_INTO).strip().lower()

@@ -122,10 +122,10 @@ def desired_change(instance, state, wanted_tags):
     """(before, after, actions) for one instance (pure: unit-tested)."""
     current_state = (instance.get("State") or {}).get("Name")
     tags = tags_dict(instance)
-    before = {"state": current_state, "tags": tags}
+    before = {"state": current_state, "private_ip": instance.get("PrivateIpAddress"), "tags": tags}
     actions = []
     if state == "terminated":
-        after = {"state": current_state if current_state in GONE else "terminated", "tags": tags}
+        after = dict(before, state=current_state if current_state in GONE else "terminated")
         if current_state not in GONE:
             actions.append("terminate")
         return before, after, actions
@@ -136,7 +136,7 @@ def desired_change(instance, state, wanted_tags):
         after_state = "stopped"
     if missing:
         actions.append("tag")
-    return before, {"state": after_state, "tags": dict(tags, **missing)}, actions
+    return before, dict(before, state=after_state, tags=dict(tags, **missing)), actions
 
 
 def main():

@@ -72,3 +72,14 @@ def test_dr_drs_servers_maps_inventory_hostvars_to_module_entries():
     assert full[1]["target_instance_id"] is None  # new-instance strategy never launches into a target
     trimmed = dr_drs_servers(hosts, keys=["source_server_id", "target_instance_id"], region="us-east-2")
     assert trimmed == [{"source_server_id": "s-1", "target_instance_id": "i-t"}, {"source_server_id": "s-2"}]
+
+
+def test_dr_drs_servers_source_side_lists_original_instances():
+    from ansible_collections.enterprise_dr.orchestration.plugins.filter.dr_drs_servers import dr_drs_servers
+
+    hosts = [{"inventory_hostname": "web01", "dr_technology": "drs", "dr_source_instance_id": "i-src",
+              "dr_account_id": "210987654321", "dr_primary_region": "us-east-1"},
+             {"inventory_hostname": "web02", "dr_technology": "drs"}]
+    assert dr_drs_servers(hosts, side="source") == [
+        {"instance_id": "i-src", "account_id": "210987654321", "region": "us-east-1", "hostname": "web01"}]
+    assert dr_drs_servers(hosts, side="source", region="us-east-2")[0]["region"] == "us-east-2"
