@@ -41,8 +41,9 @@ test-unit: setup
 test-integration: setup
 	$(PY) -m pytest -q tests/integration
 
+# The default inventory (ansible.cfg) queries AWS; ansible-lint's syntax checks need none, so it gets an empty one.
 lint: setup
-	$(BIN)/ansible-lint --profile production --offline
+	ANSIBLE_INVENTORY=/dev/null ANSIBLE_INVENTORY_ENABLED=ansible.builtin.ini $(BIN)/ansible-lint --profile production --offline
 
 sanity: setup
 	$(PY) tests/sanity/run_sanity.py $(SANITY_ARGS)
