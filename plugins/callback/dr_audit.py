@@ -68,7 +68,8 @@ options:
       - section: callback_dr_audit
         key: store_path
   region:
-    description: Region of the hub account's table; defaults to the execution_record task's region, then C(AWS_DEFAULT_REGION).
+    description:
+      - Region of the hub account's table; defaults to the execution_record task's region, then C(AWS_DEFAULT_REGION).
     type: str
     env:
       - name: EDR_AUDIT_REGION
@@ -92,7 +93,8 @@ options:
       - section: callback_dr_audit
         key: pending_file
   timeout:
-    description: Connect and read timeout in seconds for the DynamoDB store, so an unreachable hub never stalls the play.
+    description:
+      - Connect and read timeout in seconds for the DynamoDB store, so an unreachable hub never stalls the play.
     type: int
     default: 5
     env:
@@ -169,7 +171,8 @@ class CallbackModule(CallbackBase):
             with open(path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(data, sort_keys=True, default=str) + "\n")
         except OSError as e:
-            self._warn_once(f"write:{path}", f"cannot write {path} ({e}); set EDR_AUDIT_LOG_DIR to a writable directory")
+            self._warn_once(f"write:{path}",
+                            f"cannot write {path} ({e}); set EDR_AUDIT_LOG_DIR to a writable directory")
 
     def _event(self, event, **fields):
         fields.update(ts=_now(), event=event, execution_id=self.execution_id, correlation_id=self.execution_id,
