@@ -262,7 +262,7 @@ class SandboxApp:
         # Same precedence as moto: explicit account header, then the account owning the access key.
         account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or _account_for_access_key(scope["access_key"])
         model = self.models.get(service) if service != "unknown" else None
-        protocol = model.protocol if model is not None else None
+        protocol = self._wire_protocol(environ, service, model)
         operation = self._operation(environ, body, service, model, path)
 
         entry = {
@@ -309,6 +309,22 @@ class SandboxApp:
         self.log.add(entry)
         start_response(f"{status} {_reason(status)}", list(headers.items()))
         return [payload]
+
+    @staticmethod
+    def _wire_protocol(environ, service, model) -> str | None:
+        """The protocol this request speaks (botocore may pick any of a service's protocols)."""
+        content_type = environ.get("CONTENT_TYPE", "").lower()
+        if "cbor" in content_type or environ.get("HTTP_SMITHY_PROTOCOL"):
+            return "smithy-rpc-v2-cbor"
+        if environ.get("HTTP_X_AMZ_TARGET") or content_type.startswith("application/x-amz-json"):
+            return "json"
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            return "ec2" if service == "ec2" else "query"
+        if model is None:
+            return None
+        if model.protocol in ("rest-json", "rest-xml", "ec2", "query"):
+            return model.protocol
+        return "json"
 
     @staticmethod
     def _read_body(environ) -> bytes:
