@@ -165,7 +165,8 @@ def launch_new(account_id: str, region: str, server: Any, config: dict) -> dict:
         tags.update({k: v for k, v in server.tags.items() if not k.startswith("aws:")})
     kwargs: dict[str, Any] = {
         "instance_type": instance_type or "t3.small",
-        "is_instance_type_default": False,
+        # moto validates a non-default type against every offering (slow at scale); DRS's type is valid.
+        "is_instance_type_default": True,
         "region_name": region,
         "tags": {"instance": tags},
         "nics": [],
