@@ -19,7 +19,7 @@ import yaml
 
 DEFAULT_HUB_ACCOUNT = "123456789012"
 DEFAULT_ROLE_NAME = "EnterpriseDRWorkloadRole"
-DEFAULT_AMI = "ami-12c6146b"  # present in every region of moto's image catalogue
+DEFAULT_AMI = "ami-760aaa0f"  # Amazon Linux (x86_64, no platform) in every region of moto's image catalogue; ami-12c6146b is Windows
 PRIORITIES = ("critical", "high", "medium", "low")
 REPLICATION_STATES = (
     "STOPPED", "INITIATING", "INITIAL_SYNC", "BACKLOG", "CREATING_SNAPSHOT", "CONTINUOUS", "PAUSED",
