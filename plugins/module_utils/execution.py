@@ -773,7 +773,7 @@ class ExecutionStore:
                 return approval
             sleep(max(0.01, min(poll_interval, deadline - clock())))
 
-    def finish(self, execution_id, status, errors=None, dry_run=False, now=None):
+    def finish(self, execution_id, status, errors=None, details=None, dry_run=False, now=None):
         """Set the final status. succeeded/failed/cancelled release the scope lock; interrupted keeps it."""
         now = now or utcnow()
         if status not in TERMINAL_STATUSES + ("interrupted",):
@@ -781,9 +781,9 @@ class ExecutionStore:
             raise ExecutionError(f"finish status {status!r} is not one of {allowed}")
 
         def change(record):
+            record = merge_record(record, {"errors": errors or [], "details": details or {}}, now)
             if record["status"] == status:
                 return record
-            record = merge_record(record, {"errors": errors or []}, now)
             _check_transition(record, status)
             record["status"] = status
             if status in TERMINAL_STATUSES:

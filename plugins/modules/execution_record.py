@@ -24,8 +24,9 @@ description:
     a decision is recorded (by O(action=approve), for example through C(playbooks/approve.yml)) or
     O(wait_timeout) passes. A timeout is recorded and returned as RV(decision=timeout); it never approves.
   - O(action=approve) records a decision for the gate the run waits at (or for O(gate) in advance).
-  - O(action=finish) sets the final status. C(succeeded), C(failed) and C(cancelled) release the scope lock;
-    C(interrupted) keeps it, so the next run of the same operation resumes this one.
+  - O(action=finish) sets the final status (and merges O(errors) and O(details)). C(succeeded), C(failed) and
+    C(cancelled) release the scope lock; C(interrupted) keeps it, so the next run of the same operation resumes
+    this one.
   - O(action=ensure_store) creates the DynamoDB table (or the file store directory) if it is missing.
   - Check mode reads the store and returns the predicted record without writing anything.
 options:
@@ -446,7 +447,8 @@ class Runner:
     def finish(self):
         p = self.params
         errors = p["errors"] or []
-        before, after, changed = self.store.finish(p["execution_id"], p["status"], errors=errors, dry_run=self.check)
+        before, after, changed = self.store.finish(p["execution_id"], p["status"], errors=errors,
+                                                   details=_clean(p["details"] or {}), dry_run=self.check)
         self._finish_result(before, after, changed)
 
     def ensure_store(self):

@@ -440,3 +440,12 @@ def test_stale_lock_of_a_finished_run_is_taken_over(store):
     assert store._lock_holder(key)["holder"] == first["execution_id"]
     second = store.start("acme", "production", "failover", "bob")
     assert store._lock_holder(key)["holder"] == second["execution_id"]
+
+
+def test_finish_merges_errors_and_details(store):
+    rec = store.start("acme", "production", "failover", "alice")
+    _, after, changed = store.finish(rec["execution_id"], "failed", errors=[{"message": "wave 2 failed",
+                                                                           "remediation": "fix and re-run"}],
+                                     details={"deferred_phases": ["CLEANUP"]})
+    assert changed and after["details"]["deferred_phases"] == ["CLEANUP"]
+    assert after["errors"][0]["remediation"] == "fix and re-run"
