@@ -38,8 +38,8 @@ description:
 notes:
   - Cached results are the raw discovery result (no credentials). With O(cache) on and the cache fresh,
     the inventory makes no AWS call at all.
-  - Tag schema for application teams, and what each validation problem means: C(docs/tag_schema.md).
-    Cross-account role and least-privilege policy: C(docs/onboarding_accounts.md).
+  - The tag schema for application teams, and what each validation problem means, is in C(docs/tag_schema.md);
+    the cross-account role and its least-privilege policies are in C(docs/onboarding_accounts.md).
 author:
   - enterprise_dr maintainers
 extends_documentation_fragment:
@@ -293,8 +293,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     @staticmethod
     def _failures(raw):
-        return [(a["account_id"], r) for a in raw.get("accounts", [])
-                for r in ([None] if a.get("error") else [k for k, b in (a.get("regions") or {}).items() if b.get("error")])]
+        failures = []
+        for account in raw.get("accounts", []):
+            if account.get("error"):
+                failures.append((account["account_id"], None))
+                continue
+            failures.extend((account["account_id"], region)
+                            for region, block in (account.get("regions") or {}).items() if block.get("error"))
+        return failures
 
     def _load(self, path, cache, specs):
         """The raw discovery result: from the cache when fresh, else from AWS (with the emergency fallback)."""

@@ -51,7 +51,8 @@ TAG_INSTEAD = {
     ("ec2", "volume"): "tag the EC2 instance (protected by DRS) instead of its volumes",
 }
 
-_ARN_RE = re.compile(r"^arn:(?P<partition>[^:]+):(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):(?P<resource>.+)$")
+_ARN_RE = re.compile(
+    r"^arn:(?P<partition>[^:]+):(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):(?P<resource>.+)$")
 
 
 class ArnError(ValueError):
@@ -92,7 +93,8 @@ def unsupported_fix(arn):
     if hint:
         return f"{hint}, and remove dr:enabled from this resource"
     supported = ", ".join(TECHNOLOGIES)
-    return f"remove the dr:enabled tag: resource type {parts['service']}:{parts['resource_type']} is not one of {supported}"
+    kind = f"{parts['service']}:{parts['resource_type']}"
+    return f"remove the dr:enabled tag: resource type {kind} is not one of {supported}"
 
 
 def resource_name(arn):

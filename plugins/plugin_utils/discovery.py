@@ -10,10 +10,9 @@ own credentials), one client per account, region and service.
 """
 
 import datetime
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
-
-import functools
 
 try:
     import boto3
@@ -324,7 +323,8 @@ def discover(sessions, accounts, customers=None, max_workers=8, extra_regions=()
         lookups = []
         for (account_id, region), ids in sorted(wanted.items()):
             spec, entry = by_id[account_id]
-            block = entry["regions"].setdefault(region, {"error": None, "source": "live", "tagged": [], "instances": {}})
+            empty = {"error": None, "source": "live", "tagged": [], "instances": {}}
+            block = entry["regions"].setdefault(region, empty)
             if block.get("error"):
                 continue
             block.setdefault("instances", {})

@@ -255,8 +255,8 @@ def match_targets(candidates, targets):
     by_name = {}
     for key, items in targets.items():
         for target in items:
-            by_name.setdefault(key + (normalize_name((target.get("tags") or {}).get(TAG_NAME) or target.get("name")),), []
-                               ).append(target)
+            name = normalize_name((target.get("tags") or {}).get(TAG_NAME) or target.get("name"))
+            by_name.setdefault(key + (name,), []).append(target)
     claims = {}
     for candidate in candidates:
         if candidate["technology"] != "drs" or not candidate["source_server_id"]:
@@ -373,7 +373,8 @@ def _host_vars(candidate, account):
         priority = None
     rto, rpo = tags.get(TAG_RTO), tags.get(TAG_RPO)
     credentials = {"account_id": candidate["account_id"]}
-    credentials.update({k: v for k, v in (account.get("credentials") or {}).items() if k in ("profile", "role_arn") and v})
+    access = account.get("credentials") or {}
+    credentials.update({k: access[k] for k in ("profile", "role_arn") if access.get(k)})
     return {
         "ansible_connection": "local",
         "dr_technology": candidate["technology"],

@@ -149,6 +149,7 @@ def dependency_problems(arn, wave, dependencies, resolve):
             problems.append(problem(
                 arn, TAG_DEPENDENCIES, raw,
                 f"depends on {host}, which recovers in wave {dep_wave}, after this resource's wave {wave}",
-                f"move {host} to wave {wave} or earlier ({TAG_WAVE}), or move this resource to wave {dep_wave} or later",
+                f"move {host} to wave {wave} or earlier ({TAG_WAVE}), "
+                f"or move this resource to wave {dep_wave} or later",
             ))
     return problems

@@ -6,11 +6,13 @@
 import json
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
 WA, WB, HUB = "210987654321", "345678901234", "123456789012"
 INVENTORY = "inventory/sandbox.dr_resources.yml"
+INVENTORY_PATH = Path(__file__).resolve().parents[2] / INVENTORY
 
 
 def plain(value):
@@ -39,7 +41,8 @@ def members(data, group):
 
 def network(prefix):
     return {
-        "us-east-1": {"vpc": {"cidr": f"10.{prefix}.0.0/16"}, "subnets": [{"name": "app", "cidr": f"10.{prefix}.1.0/24"}]},
+        "us-east-1": {"vpc": {"cidr": f"10.{prefix}.0.0/16"},
+                      "subnets": [{"name": "app", "cidr": f"10.{prefix}.1.0/24"}]},
         "us-west-2": {"vpc": {"cidr": f"10.{prefix + 1}.0.0/16"},
                       "subnets": [{"name": "app", "cidr": f"10.{prefix + 1}.1.0/24"}]},
     }
@@ -177,9 +180,7 @@ def test_reports_problems_and_keeps_customers_apart(sandbox, problems):
 
 def test_inventory_scoped_to_one_customer_shows_nothing_of_another(sandbox, problems, tmp_path):
     source = tmp_path / "acme.dr_resources.yml"
-    text = (sandbox_file := open(INVENTORY_PATH, encoding="utf-8").read())
-    source.write_text(text + "\ncustomers: [acme]\n", encoding="utf-8")
-    assert sandbox_file
+    source.write_text(INVENTORY_PATH.read_text(encoding="utf-8") + "\ncustomers: [acme]\n", encoding="utf-8")
     data, _err = inventory(sandbox, source)
     hostvars = data["_meta"]["hostvars"]
     assert hostvars and {h["dr_customer"] for h in hostvars.values()} == {"acme"}
@@ -189,7 +190,8 @@ def test_inventory_scoped_to_one_customer_shows_nothing_of_another(sandbox, prob
 
 def test_discover_playbook_plan_for_one_customer(sandbox, problems, tmp_path):
     plan_file = tmp_path / "plan.json"
-    rc, out, err = sandbox.run_ansible(["playbooks/discover.yml", "-e", "customer=acme", "-e", f"plan_file={plan_file}"])
+    rc, out, err = sandbox.run_ansible(
+        ["playbooks/discover.yml", "-e", "customer=acme", "-e", f"plan_file={plan_file}"])
     assert rc == 0, out + err
     plan = json.loads(plan_file.read_text())
     assert plan["customer"] == "acme"
@@ -222,7 +224,7 @@ def test_unreachable_account_is_reported(sandbox, problems, tmp_path):
     config = tmp_path / "aws_config"
     config.write_text("[default]\nregion = us-east-1\n")
     source = tmp_path / "unreachable.dr_resources.yml"
-    base = open(INVENTORY_PATH, encoding="utf-8").read().replace("fail_on_unreachable_account: true", "")
+    base = INVENTORY_PATH.read_text(encoding="utf-8").replace("fail_on_unreachable_account: true", "")
     extra = "\n".join([
         "  - account_id: \"456789012345\"",
         "    name: workload-gone",
@@ -289,5 +291,3 @@ def test_emergency_run_uses_stale_cache_when_aws_does_not_answer(sandbox, proble
     assert members(stale, "wave_2") == members(live, "wave_2")
     assert "last discovery" in err
 
-
-INVENTORY_PATH = __import__("pathlib").Path(__file__).resolve().parents[2] / INVENTORY

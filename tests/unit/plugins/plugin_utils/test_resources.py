@@ -4,8 +4,16 @@
 
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import resources
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils.resources import build_inventory
-
-from tests.unit.plugins.plugin_utils.fixtures import WA, WB, account, clone, demo_raw, instance, raw, server, tags, target
+from tests.unit.plugins.plugin_utils.fixtures import WA
+from tests.unit.plugins.plugin_utils.fixtures import WB
+from tests.unit.plugins.plugin_utils.fixtures import account
+from tests.unit.plugins.plugin_utils.fixtures import clone
+from tests.unit.plugins.plugin_utils.fixtures import demo_raw
+from tests.unit.plugins.plugin_utils.fixtures import instance
+from tests.unit.plugins.plugin_utils.fixtures import raw
+from tests.unit.plugins.plugin_utils.fixtures import server
+from tests.unit.plugins.plugin_utils.fixtures import tags
+from tests.unit.plugins.plugin_utils.fixtures import target
 
 
 def _errors(host):
@@ -198,8 +206,8 @@ def test_host_name_collisions_are_deterministic():
             {"arn": f"arn:aws:ecs:us-east-1:{WA}:service/c1/orders", "tags": tags()},
             {"arn": f"arn:aws:lambda:us-west-2:{WA}:function:Orders", "tags": tags()},
         ]
-        acct = account(WA, "workload-a", primary={"tagged": [items[i] for i in order if items[i]["arn"].count("us-east-1")]},
-                       dr={"tagged": [items[2]]})
+        primary = [items[i] for i in order if "us-east-1" in items[i]["arn"]]
+        acct = account(WA, "workload-a", primary={"tagged": primary}, dr={"tagged": [items[2]]})
         return raw(acct)
     first = build_inventory(estate([0, 1]))["hosts"]
     second = build_inventory(estate([1, 0]))["hosts"]
@@ -214,7 +222,8 @@ def test_unreachable_accounts_and_regions_are_listed():
     inv = build_inventory(data)
     assert inv["unreachable"] == [
         {"account_id": WA, "name": "workload-a", "region": None, "reason": "AccessDenied: cannot assume role"},
-        {"account_id": WB, "name": "workload-b", "region": "us-west-2", "reason": "Could not connect to the endpoint URL"},
+        {"account_id": WB, "name": "workload-b", "region": "us-west-2",
+         "reason": "Could not connect to the endpoint URL"},
     ]
 
 
