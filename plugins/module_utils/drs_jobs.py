@@ -651,7 +651,6 @@ def new_run_deadline(wait_timeout, clock=time.time):
     return clock() + wait_timeout if wait_timeout else None
 
 
-
 def no_retry_client(factory, service, account_id, region):
     """A client of ``factory``'s account and region with every automatic retry off.
 
@@ -664,6 +663,13 @@ def no_retry_client(factory, service, account_id, region):
     if factory.endpoint_url:
         kwargs["endpoint_url"] = factory.endpoint_url
     return factory.session(account_id).client(service, **kwargs)
+
+
+def read_launch_configuration(client, source_server_id):
+    """GetLaunchConfiguration, retried on throttling."""
+    config = _retried(client.get_launch_configuration)(sourceServerID=source_server_id)
+    config.pop("ResponseMetadata", None)
+    return config
 
 
 def summarize_results(servers, jobs_started=0):

@@ -367,11 +367,11 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_c
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import DRSError
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import get_launch_configuration
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import group_by_account_region
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import Limits
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import RecoveryGroup
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import no_retry_client
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import read_launch_configuration
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import summarize_results
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import SERVERS_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
@@ -495,7 +495,7 @@ def main():
         reader = None
         if params["check_launch_into"]:
             def reader(sid):
-                return get_launch_configuration(group.drs, sid)
+                return read_launch_configuration(group.drs, sid)
         try:
             return group.collect(reader), group.job_summaries()
         except (ClientError, BotoCoreError) as e:

@@ -110,7 +110,8 @@ def run_module(sandbox, module, args, check=False, diff=False, timeout=600):
         document = json.loads(completed.stdout)
         return document["plays"][0]["tasks"][0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError):
-        raise AssertionError(f"no module result (rc={completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
+        raise AssertionError(
+            f"no module result (rc={completed.returncode}):\n{completed.stdout}\n{completed.stderr}") from None
 
 
 def jobs_of(sandbox, account_id):
