@@ -93,6 +93,10 @@ class AdminClient:
     def drs_settings(self, **settings) -> dict:
         return self.call("POST" if settings else "GET", "drs/settings", settings if settings else None)
 
+    def tag_ec2_resources(self, account_id: str, region: str, resources: dict[str, dict]) -> dict:
+        """Tag many EC2 resources, each with its own tags, in one call (estate seeding)."""
+        return self.call("POST", "ec2/tags", {"account_id": account_id, "region": region, "resources": resources})
+
     def seed_source_servers(self, servers: list[dict]) -> list[dict]:
         return self.call("POST", "drs/source-servers", {"servers": servers})["source_servers"]
 

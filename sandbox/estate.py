@@ -19,7 +19,9 @@ import yaml
 
 DEFAULT_HUB_ACCOUNT = "123456789012"
 DEFAULT_ROLE_NAME = "EnterpriseDRWorkloadRole"
-DEFAULT_AMI = "ami-760aaa0f"  # Amazon Linux (x86_64, no platform) in every region of moto's image catalogue; ami-12c6146b is Windows
+# Amazon Linux (x86_64, no platform) in every region of moto's image catalogue. Not ami-12c6146b: that one
+# is a Windows image, which DRS launch-into compatibility checks reject for Linux source servers.
+DEFAULT_AMI = "ami-760aaa0f"
 PRIORITIES = ("critical", "high", "medium", "low")
 REPLICATION_STATES = (
     "STOPPED", "INITIATING", "INITIAL_SYNC", "BACKLOG", "CREATING_SNAPSHOT", "CONTINUOUS", "PAUSED",
@@ -738,19 +740,9 @@ class Seeder:
         def launch_batch(group):
             block = group[0].get(part) or {}
             instances = self._run_instances(group[0]["account_id"], region, block, len(group), None)
-            ec2 = self.client("ec2", group[0]["account_id"], region)
             pairs = list(zip(group, instances, strict=True))
-            by_tags = {}
-            for server, instance in pairs:
-                tags = self._instance_tags(server, part)
-                name = tags.pop("Name")
-                by_tags.setdefault(json.dumps(tags, sort_keys=True), []).append(instance["InstanceId"])
-                instance["_name"] = name
-            for tags_json, ids in by_tags.items():
-                for start in range(0, len(ids), 500):
-                    ec2.create_tags(Resources=ids[start:start + 500], Tags=_tag_list(json.loads(tags_json)))
-            for _server, instance in pairs:
-                ec2.create_tags(Resources=[instance["InstanceId"]], Tags=[{"Key": "Name", "Value": instance["_name"]}])
+            self.admin.tag_ec2_resources(group[0]["account_id"], region, {
+                instance["InstanceId"]: self._instance_tags(server, part) for server, instance in pairs})
             return pairs
 
         jobs = [(launch_one, server) for server in singles]

@@ -532,6 +532,16 @@ class SandboxApp:
             if method == "POST":
                 self.apply_faults(payload)
                 return 200, self.fault_document()
+        if route == "ec2/tags" and method == "POST":
+            # Bulk tagging for estate seeding: one call tags many instances with different tags each,
+            # where the EC2 API would need one CreateTags call per distinct tag set.
+            from moto.ec2.models import ec2_backends
+
+            backend = ec2_backends[str(payload["account_id"])][payload["region"]]
+            resources = payload.get("resources") or {}
+            for resource_id, tags in resources.items():
+                backend.create_tags([resource_id], {str(k): str(v) for k, v in tags.items()})
+            return 200, {"tagged": len(resources)}
         if route == "drs/settings":
             self._require_drs()
             if method == "POST":
