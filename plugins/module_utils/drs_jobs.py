@@ -685,3 +685,104 @@ def summarize_results(servers, jobs_started=0):
         "launched_into_target": sum(1 for s in servers if s.get("launched_into_target")),
         "jobs_started": jobs_started,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Read-only summaries shared by the info modules and the cleanup module
+# ---------------------------------------------------------------------------------------------
+
+def read_locations(params):
+    """(account_id, region) pairs to read: ``account_ids`` x ``regions``, defaulting like the other info modules."""
+    regions = params.get("regions") or [params.get("region")]
+    account_ids = params.get("account_ids")
+    if not account_ids:
+        account_ids = [a["account_id"] for a in params.get("accounts") or []] or [None]
+    return [(a, r) for a in dict.fromkeys(account_ids) for r in dict.fromkeys(regions)]
+
+
+def job_summary(job, account_id, region, log_items=None):
+    """A snake_case DescribeJobs item."""
+    summary = {
+        "job_id": job.get("jobID"),
+        "arn": job.get("arn"),
+        "account_id": account_id or account_from_arn(job.get("arn")),
+        "region": region,
+        "type": job.get("type"),
+        "initiated_by": job.get("initiatedBy"),
+        "status": job.get("status"),
+        "creation_date_time": job.get("creationDateTime"),
+        "end_date_time": job.get("endDateTime"),
+        "tags": dict(job.get("tags") or {}),
+        "run_id": (job.get("tags") or {}).get(RUN_ID_TAG),
+        "participating_servers": [{
+            "source_server_id": p.get("sourceServerID"),
+            "recovery_instance_id": p.get("recoveryInstanceID"),
+            "launch_status": p.get("launchStatus"),
+        } for p in job.get("participatingServers") or []],
+    }
+    statuses = [p["launch_status"] for p in summary["participating_servers"]]
+    summary["servers"] = len(statuses)
+    summary["launched"] = statuses.count("LAUNCHED")
+    summary["failed"] = statuses.count("FAILED")
+    if log_items is not None:
+        summary["log_items"] = [{
+            "log_date_time": item.get("logDateTime"),
+            "event": item.get("event"),
+            "source_server_id": (item.get("eventData") or {}).get("sourceServerID"),
+            "target_instance_id": (item.get("eventData") or {}).get("targetInstanceID"),
+            "conversion_server_id": (item.get("eventData") or {}).get("conversionServerID"),
+            "raw_error": (item.get("eventData") or {}).get("rawError"),
+        } for item in log_items]
+    return summary
+
+
+def describe_instances_by_id(ec2, instance_ids):
+    """{instance_id: DescribeInstances item}, in batches; unknown IDs are left out."""
+    found = {}
+    for batch in _chunks(sorted(set(i for i in instance_ids if i)), EC2_IDS_BATCH):
+        try:
+            response = _retried(ec2.describe_instances)(InstanceIds=batch)
+        except ClientError as e:
+            if error_code(e) != "InvalidInstanceID.NotFound":
+                raise
+            if len(batch) > 1:  # one of them is gone: read them one by one
+                for instance_id in batch:
+                    found.update(describe_instances_by_id(ec2, [instance_id]))
+            continue
+        for reservation in response.get("Reservations", []):
+            for instance in reservation.get("Instances", []):
+                found[instance["InstanceId"]] = instance
+    return found
+
+
+def recovery_instance_summary(ri, instance, account_id, region):
+    """A snake_case recovery instance with its EC2 facts (``instance``: DescribeInstances item or None)."""
+    instance = instance or {}
+    tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+    failback = ri.get("failback") or {}
+    replication = ri.get("dataReplicationInfo") or {}
+    return {
+        "recovery_instance_id": ri.get("recoveryInstanceID"),
+        "arn": ri.get("arn"),
+        "account_id": account_id or account_from_arn(ri.get("arn")),
+        "region": region,
+        "source_server_id": ri.get("sourceServerID"),
+        "job_id": ri.get("jobID"),
+        "is_drill": ri.get("isDrill"),
+        "ec2_instance_id": ri.get("ec2InstanceID"),
+        "ec2_instance_state": ri.get("ec2InstanceState"),
+        "ec2_state": (instance.get("State") or {}).get("Name") if instance else None,
+        "private_ip": instance.get("PrivateIpAddress"),
+        "instance_type": instance.get("InstanceType"),
+        "launch_into_target": tags.get(TAG_DRS_TARGET) == TAG_DRS_TARGET_VALUE,
+        "ec2_tags": tags,
+        "point_in_time_snapshot_date_time": ri.get("pointInTimeSnapshotDateTime"),
+        "origin_environment": ri.get("originEnvironment"),
+        "origin_availability_zone": ri.get("originAvailabilityZone"),
+        "failback_state": failback.get("state"),
+        "failback_launch_type": failback.get("failbackLaunchType"),
+        "data_replication_state": replication.get("dataReplicationState"),
+        "volume_ids": [d.get("ebsVolumeID") for d in (ri.get("recoveryInstanceProperties") or {}).get("disks") or []
+                       if d.get("ebsVolumeID")],
+        "tags": dict(ri.get("tags") or {}),
+    }
