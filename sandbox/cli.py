@@ -141,7 +141,7 @@ def cmd_faults(args) -> int:
 def cmd_demo(args) -> int:
     process = _process(args)
     if not DEMO_PLAYBOOK.exists():
-        print(f"The demo playbook {DEMO_PLAYBOOK.relative_to(REPO_ROOT)} is not in this checkout yet; "
+        print(f"The demo playbook {os.path.relpath(DEMO_PLAYBOOK, REPO_ROOT)} is not in this checkout yet; "
               "the sandbox itself works: `python -m sandbox start --estate sandbox/estates/demo.yml`.",
               file=sys.stderr)
         return 2
