@@ -259,6 +259,8 @@ class RecoveryGroup:
         self.blocked = {}  # server ID -> job ID it waits for
         self.plan = []
         self.timed_out = False
+        self.expected_targets = {}  # server ID -> launch-into target, when known before the launch
+        self.marked_volumes = []
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -308,6 +310,19 @@ class RecoveryGroup:
         for sid in self.by_id:
             server = self.source_servers.get(sid) or {}
             yield server.get("arn") or sid, server.get("tags") or {}
+
+    def mark_targets(self, get_launch_configuration=None):
+        """Learn the launch-into target of every server to launch and tag the target's current volumes."""
+        for sid in self.to_launch():
+            target = self.by_id[sid].get("target_instance_id")
+            if target is None and get_launch_configuration is not None:
+                config = get_launch_configuration(sid) or {}
+                target = (config.get("launchIntoInstanceProperties") or {}).get("launchIntoEC2InstanceID")
+            if target:
+                self.expected_targets[sid] = target
+        if self.expected_targets:
+            self.marked_volumes = mark_original_volumes(self.ec2, self.expected_targets.values(), self.run_id)
+        return self.expected_targets
 
     def to_launch(self):
         return [sid for sid, d in self.decisions.items() if d["action"] in ("launch", "blocked")]
@@ -538,7 +553,7 @@ class RecoveryGroup:
             ri = instances.get(sid) or {}
             ec2_id = ri.get("ec2InstanceID") if status == "LAUNCHED" else None
             instance = ec2_info.get(ec2_id) or {}
-            expected = s.get("target_instance_id")
+            expected = s.get("target_instance_id") or self.expected_targets.get(sid)
             if expected is None and status == "LAUNCHED" and get_launch_configuration is not None:
                 config = get_launch_configuration(sid) or {}
                 expected = (config.get("launchIntoInstanceProperties") or {}).get("launchIntoEC2InstanceID")
@@ -786,3 +801,72 @@ def recovery_instance_summary(ri, instance, account_id, region):
                        if d.get("ebsVolumeID")],
         "tags": dict(ri.get("tags") or {}),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Launch-into targets: their original volumes, stopped targets, left-behind volumes
+# ---------------------------------------------------------------------------------------------
+
+ORIGINAL_VOLUME_TAG = "enterprise-dr:launch-into-original-of"
+DRS_MANAGED_TAG = "AWSElasticDisasterRecoveryManaged"
+DRS_SOURCE_SERVER_TAG = "AWSElasticDisasterRecoverySourceServerID"
+
+
+def volumes(ec2, filters):
+    """Every DescribeVolumes item matching ``filters``, retried page by page."""
+    items = []
+    token = None
+    while True:
+        params = {"Filters": filters}
+        if token:
+            params["NextToken"] = token
+        page = _retried(ec2.describe_volumes)(**params)
+        items.extend(page.get("Volumes", []))
+        token = page.get("NextToken")
+        if not token:
+            return items
+
+
+def mark_original_volumes(ec2, target_ids, run_id):
+    """Tag the volumes attached to launch-into targets before a launch swaps them out.
+
+    DRS detaches a target's volumes and leaves them behind; the tag is how the cleanup recognises
+    them later (``enterprise-dr:launch-into-original-of=<instance ID>``). Returns the volume IDs tagged.
+    """
+    tagged = []
+    ids = sorted(set(t for t in target_ids if t))
+    by_instance = {}
+    for batch in _chunks(ids, 200):
+        for volume in volumes(ec2, [{"Name": "attachment.instance-id", "Values": batch}]):
+            tags = {t["Key"]: t["Value"] for t in volume.get("Tags", [])}
+            if ORIGINAL_VOLUME_TAG in tags or DRS_MANAGED_TAG in tags:
+                continue  # already marked, or a DRS-recovered volume of an earlier launch
+            for attachment in volume.get("Attachments", []):
+                by_instance.setdefault(attachment["InstanceId"], []).append(volume["VolumeId"])
+    for instance_id, volume_ids in by_instance.items():
+        _retried(ec2.create_tags)(Resources=volume_ids, Tags=[
+            {"Key": ORIGINAL_VOLUME_TAG, "Value": instance_id}, {"Key": RUN_ID_TAG, "Value": run_id}])
+        tagged.extend(volume_ids)
+    return tagged
+
+
+def left_behind_volumes(ec2, target_id, source_server_id):
+    """Detached volumes a launch into ``target_id`` left: its marked originals and earlier DRS volumes."""
+    found = {}
+    for filters in ([{"Name": f"tag:{ORIGINAL_VOLUME_TAG}", "Values": [target_id]}],
+                    [{"Name": f"tag:{DRS_SOURCE_SERVER_TAG}", "Values": [source_server_id]}]):
+        for volume in volumes(ec2, filters + [{"Name": "status", "Values": ["available"]}]):
+            found[volume["VolumeId"]] = volume
+    return sorted(found)
+
+
+def wait_for_instance_state(ec2, instance_ids, state, poll_interval, deadline, sleep=time.sleep, clock=time.time):
+    """Poll until every instance is in ``state``; returns the IDs that are not."""
+    pending = list(instance_ids)
+    while pending:
+        info = describe_instances_by_id(ec2, pending)
+        pending = [i for i in pending if i in info and (info[i].get("State") or {}).get("Name") != state]
+        if not pending or (deadline is not None and clock() >= deadline):
+            return pending
+        sleep(poll_interval)
+    return pending

@@ -484,6 +484,11 @@ def main():
             try:
                 if group.to_launch():
                     group.drs_submit = no_retry_client(factory, "drs", account_id, region)
+                    reader = None
+                    if params["check_launch_into"]:
+                        def reader(sid):
+                            return read_launch_configuration(group.drs, sid)
+                    group.mark_targets(reader)
                 group.execute(wait=params["wait"])
             except (AccountAccessError, DRSError, ClientError, BotoCoreError) as e:
                 errors[key] = e
