@@ -93,7 +93,7 @@ def unsupported_fix(arn):
     if hint:
         return f"{hint}, and remove dr:enabled from this resource"
     supported = ", ".join(TECHNOLOGIES)
-    kind = f"{parts['service']}:{parts['resource_type']}"
+    kind = f"{parts['service']}:{parts['resource_type']}" if parts["resource_id"] else parts["service"]
     return f"remove the dr:enabled tag: resource type {kind} is not one of {supported}"
 
 

@@ -187,6 +187,21 @@ def autoscaling_groups(client, customers=None):
     return found
 
 
+def rds_cluster_members(client, instance_arns):
+    """Map DB instance ARNs to their Aurora cluster: members are failed over with the cluster, not alone."""
+    members = {}
+    arns_list = sorted(set(instance_arns))
+    for start in range(0, len(arns_list), 100):
+        batch = arns_list[start:start + 100]
+        pages = client.get_paginator("describe_db_instances").paginate(
+            Filters=[{"Name": "db-instance-id", "Values": batch}])
+        for page in pages:
+            for instance in page.get("DBInstances", []):
+                if instance.get("DBClusterIdentifier"):
+                    members[instance["DBInstanceArn"]] = instance["DBClusterIdentifier"]
+    return members
+
+
 def drs_source_servers(client):
     """DRS source servers of the region, reduced to what the inventory needs."""
     servers = []
@@ -257,6 +272,10 @@ def _scan_region(sessions, spec, region, customers):
     try:
         block["tagged"] = tagged_resources(sessions.client(spec, "resourcegroupstaggingapi", region), customers)
         block["tagged"].extend(autoscaling_groups(sessions.client(spec, "autoscaling", region), customers))
+        db_instances = [t["arn"] for t in block["tagged"] if t["arn"].split(":")[2:3] == ["rds"]
+                        and t["arn"].split(":")[5:6] == ["db"]]
+        if db_instances:
+            block["rds_cluster_members"] = rds_cluster_members(sessions.client(spec, "rds", region), db_instances)
         if region == spec["dr_region"]:
             block["drs_servers"] = drs_source_servers(sessions.client(spec, "drs", region))
             block["targets"] = launch_targets(sessions.client(spec, "ec2", region))

@@ -165,6 +165,12 @@ def _collect(raw):
                         continue  # a pre-provisioned target, attached to its source server
                     tagged_ec2[(account_id, region, parts["resource_id"])] = (arn, tags, source)
                     continue
+                members = block.get("rds_cluster_members") or {}
+                if arn in members:
+                    cluster_arn = (f"arn:{parts['partition']}:rds:{parts['region']}:{parts['account']}"
+                                   f":cluster:{members[arn]}")
+                    if any(t["arn"] == cluster_arn for t in block.get("tagged") or []):
+                        continue  # an Aurora cluster member: the cluster is the host
                 technology = arns.classify(arn)
                 candidate = _Candidate(
                     arn=arn, technology=technology, account_id=account_id, region=region, tags=tags,
@@ -178,6 +184,11 @@ def _collect(raw):
                     candidate["problems"].append(validation.problem(
                         arn, TAG_ENABLED, tags.get(TAG_ENABLED),
                         "this resource type is not failed over by the collection", arns.unsupported_fix(arn)))
+                elif arn in members:
+                    candidate["problems"].append(validation.problem(
+                        arn, TAG_ENABLED, tags.get(TAG_ENABLED),
+                        f"this DB instance is a member of the Aurora cluster {members[arn]}, which is not tagged",
+                        f"tag the cluster {members[arn]} with the DR tags instead, and remove dr:enabled here"))
                 candidates.append(candidate)
     consumed = set()
     for account_id, account in accounts.items():

@@ -242,3 +242,19 @@ def test_merge_drs_tags_keeps_non_dr_tags_of_both():
         "arn:x", {"Owner": "a", "dr:wave": "1"}, {"Owner": "b", "Name": "n", "dr:wave": " 1 "}, "i-1")
     assert merged == {"Owner": "a", "Name": "n", "dr:wave": "1"}
     assert problems == [] and conflicts == set()
+
+
+def test_aurora_cluster_members_are_not_hosts():
+    cluster = f"arn:aws:rds:us-east-1:{WA}:cluster:orders"
+    member = f"arn:aws:rds:us-east-1:{WA}:db:orders-1"
+    orphan = f"arn:aws:rds:us-east-1:{WA}:db:billing-1"
+    replica = f"arn:aws:rds:us-east-1:{WA}:db:reports-replica"
+    data = raw(account(WA, "workload-a", primary={
+        "tagged": [{"arn": cluster, "tags": tags()}, {"arn": member, "tags": tags()},
+                   {"arn": orphan, "tags": tags()}, {"arn": replica, "tags": tags()}],
+        "rds_cluster_members": {member: "orders", orphan: "billing"},
+    }))
+    hosts = build_inventory(data)["hosts"]
+    assert sorted(hosts) == ["billing-1", "orders", "reports-replica"]
+    assert hosts["orders"]["dr_technology"] == "aurora" and hosts["reports-replica"]["dr_technology"] == "rds"
+    assert "tag the cluster billing" in hosts["billing-1"]["dr_validation_errors"][0]["fix"]
