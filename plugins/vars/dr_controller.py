@@ -38,7 +38,6 @@ def _stdin_is_terminal():
 
 
 class VarsModule(BaseVarsPlugin):
-    REQUIRES_ENABLED = True
 
     def get_vars(self, loader, path, entities, cache=True):
         super().get_vars(loader, path, entities)
