@@ -1327,4 +1327,3 @@ def store_for_module(module):
     from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
 
     return DynamoDBStore(module.client("dynamodb", retry_decorator=retry_decorator()), params["table_name"])
-
