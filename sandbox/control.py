@@ -171,7 +171,7 @@ class SandboxProcess:
         if pid:
             document["endpoint"] = self.endpoint
             try:
-                document["health"] = AdminClient(self.endpoint, timeout=5).health()
+                document["health"] = AdminClient(self.endpoint, timeout=20).health()
             except SandboxError as exc:
                 document["health"] = {"status": "unreachable", "error": str(exc)}
         return document

@@ -673,7 +673,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    return serve(args.host, args.port, args.state_dir, args.ready_file)
+    code = serve(args.host, args.port, args.state_dir, args.ready_file)
+    # All state is in memory; leave at once instead of waiting for idle keep-alive handler threads.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

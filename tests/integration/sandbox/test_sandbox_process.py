@@ -126,3 +126,17 @@ def test_demo_without_playbook_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(cli_module, "DEMO_PLAYBOOK", tmp_path / "missing-demo.yml")
     assert cli_module.main(["--state-dir", str(tmp_path), "demo"]) == 2
     assert SandboxProcess(tmp_path).running_pid() is None
+
+
+def test_demo_playbook_reads_only_and_assumes_roles_with_external_ids(sandbox, demo_estate):
+    sandbox.clear_requests()
+    rc, out, err = sandbox.run_ansible(["playbooks/demo.yml"], estate_vars=True)
+    assert rc == 0, out + err
+    entries = sandbox.requests()
+    assert [e for e in entries if e["mutating"]] == []
+    assumed = [e for e in entries if e["operation"] == "AssumeRole"]
+    assert {e["role_arn"].split(":")[4] for e in assumed} == {"210987654321", "345678901234"}
+    expected = {"210987654321": "edr-demo-workload-a", "345678901234": "edr-demo-workload-b"}
+    assert all(e["external_id"] == expected[e["role_arn"].split(":")[4]] for e in assumed)
+    drs_accounts = {e["account"] for e in entries if e["service"] == "drs"}
+    assert {"210987654321", "345678901234"} <= drs_accounts
