@@ -309,8 +309,8 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_ENVIRONMENT
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_PRIORITY
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_WAVE
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import discover_launch_targets
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_source_servers
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import discover_launch_targets
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import get_launch_configuration
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import launch_settings_summary
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import normalize_name

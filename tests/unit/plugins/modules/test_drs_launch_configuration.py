@@ -1,13 +1,12 @@
 import pytest
-
-from ansible_collections.enterprise_dr.orchestration.plugins.modules import drs_launch_configuration as mod
-
 from drs_fake_clients import FakeDRS
 from drs_fake_clients import client_error
 from drs_fake_clients import fake_clients
 from drs_fake_clients import launch_config
 from drs_fake_clients import run_module
 from drs_fake_clients import source_server
+
+from ansible_collections.enterprise_dr.orchestration.plugins.modules import drs_launch_configuration as mod
 
 A, B = "210987654321", "345678901234"
 ACME = {"Customer": "acme", "Environment": "production"}

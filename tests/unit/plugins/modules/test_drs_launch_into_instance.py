@@ -1,13 +1,12 @@
 import pytest
-
-from ansible_collections.enterprise_dr.orchestration.plugins.modules import drs_launch_into_instance as mod
-
 from drs_fake_clients import FakeDRS
-from drs_fake_clients import fake_clients
 from drs_fake_clients import FakeEC2
+from drs_fake_clients import fake_clients
 from drs_fake_clients import instance
 from drs_fake_clients import run_module
 from drs_fake_clients import source_server
+
+from ansible_collections.enterprise_dr.orchestration.plugins.modules import drs_launch_into_instance as mod
 
 A, B = "210987654321", "345678901234"
 ACME = {"Customer": "acme", "Environment": "production"}

@@ -1,7 +1,4 @@
 import pytest
-
-from ansible_collections.enterprise_dr.orchestration.plugins.modules import drs_tag_sync as mod
-
 from drs_fake_clients import FakeDRS
 from drs_fake_clients import FakeEC2
 from drs_fake_clients import client_error
@@ -9,6 +6,8 @@ from drs_fake_clients import fake_clients
 from drs_fake_clients import instance
 from drs_fake_clients import run_module
 from drs_fake_clients import source_server
+
+from ansible_collections.enterprise_dr.orchestration.plugins.modules import drs_tag_sync as mod
 
 A, B = "210987654321", "345678901234"
 BASE = {"customer": "acme", "env": "production"}
