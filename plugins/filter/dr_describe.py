@@ -35,7 +35,8 @@ _value:
 
 def _target(value):
     if isinstance(value, dict):
-        return f"{(value.get('name') or '?').strip()} {value.get('instance_id', '?')} {value.get('private_ip') or ''}".strip()
+        name = (value.get("name") or "?").strip()
+        return f"{name} {value.get('instance_id', '?')} {value.get('private_ip') or ''}".strip()
     return str(value or "no target")
 
 
@@ -59,11 +60,13 @@ def dr_describe(row, kind):
                 f"({into}, job {row.get('job_id')})" + (f" - {row['raw_error']}" if row.get("raw_error") else ""))
     if kind == "validation":
         failed = [f"{n}: {c.get('detail')}" for n, c in (row.get("checks") or {}).items() if not c.get("passed")]
-        return f"  {name}: {'OK' if row.get('passed') else 'FAILED ' + '; '.join(failed)} ({row.get('ec2_instance_id')} {row.get('private_ip')})"
+        verdict = "OK" if row.get("passed") else "FAILED " + "; ".join(failed)
+        return f"  {name}: {verdict} ({row.get('ec2_instance_id')} {row.get('private_ip')})"
     if kind == "source_instance":
         before = (row.get("before") or {}).get("state")
         after = (row.get("after") or {}).get("state")
-        return f"  {name}: original {row.get('instance_id')} {before} -> {after} {' '.join(row.get('actions') or []) or '(no change)'}"
+        actions = " ".join(row.get("actions") or []) or "(no change)"
+        return f"  {name}: original {row.get('instance_id')} {before} -> {after} {actions}"
     if kind == "recovery_instance":
         return f"  {name}: {row.get('action') or row.get('state') or row}"
     return f"  {name}: {row}"

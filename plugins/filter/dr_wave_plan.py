@@ -38,7 +38,8 @@ options:
 EXAMPLES = r"""
 - name: Plan the waves
   ansible.builtin.set_fact:
-    dr_plan: "{{ groups['all'] | map('extract', hostvars) | enterprise_dr.orchestration.dr_wave_plan(customer='acme') }}"
+    dr_plan: >-
+      {{ groups['all'] | map('extract', hostvars) | enterprise_dr.orchestration.dr_wave_plan(customer='acme') }}
 """
 
 RETURN = r"""
@@ -50,8 +51,12 @@ _value:
     batch_sizes: {description: Size of each serial batch (one wave tier each)., type: list}
     batches: {description: "Each batch: wave, tier and hosts.", type: list}
     waves: {description: "Each wave: number, hosts, and how many.", type: list}
-    excluded: {description: "Hosts of the customer left out by the wave or technology filter, with the reason.", type: list}
-    errors: {description: Dependency problems that make the plan unsafe (cycles, unknown names, later waves)., type: list}
+    excluded:
+      description: Hosts of the customer left out by the wave or technology filter, with the reason.
+      type: list
+    errors:
+      description: Dependency problems that make the plan unsafe (cycles, unknown names, later waves).
+      type: list
 """
 
 from collections.abc import Mapping

@@ -18,7 +18,7 @@ try:
     from botocore.credentials import AssumeRoleCredentialFetcher
     from botocore.credentials import DeferredRefreshableCredentials
 except ImportError:
-    pass  # Handled by AnsibleAWSModule
+    DeferredRefreshableCredentials = object  # Handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -46,24 +46,38 @@ class AccountAccessError(Exception):
         self.reason = reason
 
 
+REFRESH_WINDOW_SECONDS = 5 * 60
+
+
+class ShortSessionCredentials(DeferredRefreshableCredentials):
+    """Role credentials for 900-second sessions, refreshed in their last minutes.
+
+    botocore's defaults (advisory refresh 15 minutes before expiry) would call AssumeRole before
+    almost every request of a 15-minute session.
+    """
+
+    _advisory_refresh_timeout = REFRESH_WINDOW_SECONDS
+    _mandatory_refresh_timeout = 2 * 60
+
+
 def assumed_role_session(base_session, role_arn, external_id=None, session_name=None,
                          region=None, endpoint_url=None, config=None):
-    """A boto3 session whose credentials come from AssumeRole and refresh before they expire."""
+    """A boto3 session whose credentials come from AssumeRole (external ID on every call) and refresh late."""
     extra_args = {"RoleSessionName": session_name or DEFAULT_SESSION_NAME, "DurationSeconds": ROLE_SESSION_SECONDS}
     if external_id:
         extra_args["ExternalId"] = external_id
     source = base_session._session  # pylint: disable=protected-access
-    client_creator = functools.partial(source.create_client, endpoint_url=endpoint_url, config=config)
-    if region:
-        client_creator = functools.partial(client_creator, region_name=region)
+    client_creator = functools.partial(source.create_client, endpoint_url=endpoint_url, config=config,
+                                       region_name=region)
     fetcher = AssumeRoleCredentialFetcher(
         client_creator=client_creator,
         source_credentials=base_session.get_credentials(),
         role_arn=role_arn,
         extra_args=extra_args,
+        expiry_window_seconds=REFRESH_WINDOW_SECONDS,
     )
     core = botocore.session.Session()
-    core._credentials = DeferredRefreshableCredentials(  # pylint: disable=protected-access
+    core._credentials = ShortSessionCredentials(  # pylint: disable=protected-access
         method="assume-role", refresh_using=fetcher.fetch_credentials
     )
     return boto3.session.Session(botocore_session=core, region_name=region)

@@ -14,6 +14,11 @@ def _chunks(values, size):
         yield values[start:start + size]
 
 
+@retry_decorator()
+def _full_result(paginator, filters):
+    return paginator.paginate(Filters=filters).build_full_result()
+
+
 def tags_dict(instance):
     return {t["Key"]: t["Value"] for t in instance.get("Tags", []) or []}
 
@@ -21,11 +26,9 @@ def tags_dict(instance):
 def describe_instances(client, instance_ids):
     """{instance_id: instance} for the IDs that exist (missing IDs are simply absent)."""
     found = {}
+    paginator = client.get_paginator("describe_instances")
     for batch in _chunks(sorted(set(i for i in instance_ids if i)), ID_BATCH):
-        paginator = client.get_paginator("describe_instances")
-        pages = retry_decorator()(
-            lambda b=batch: paginator.paginate(Filters=[{"Name": "instance-id", "Values": b}]).build_full_result()
-        )()
+        pages = _full_result(paginator, [{"Name": "instance-id", "Values": batch}])
         for reservation in pages.get("Reservations", []):
             for instance in reservation.get("Instances", []):
                 found[instance["InstanceId"]] = instance

@@ -38,7 +38,8 @@ options:
         description: The server's hostname, for messages.
         type: str
       expected_instance_id:
-        description: The EC2 instance the server must run on (launch-into target, or the original instance after failback).
+        description:
+          - The EC2 instance the server must run on (the launch-into target, or the original instance after failback).
         type: str
       expected_private_ip:
         description: The private IP the instance must keep.
@@ -168,7 +169,8 @@ def evaluate(entry, recovery, instance, status, require_status_checks):
     checks["recovery_instance"] = _check(
         recovery is not None,
         f"recovery instance {row['recovery_instance_id']}" if recovery else f"{name} has no recovery instance",
-        f"launch {name} first (drs_recover), or check it was launched in {entry.get('account_id')}/{entry.get('region')}",
+        f"launch {name} first (drs_recover), or check it was launched in "
+        f"{entry.get('account_id')}/{entry.get('region')}",
     )
     expected_id = entry.get("expected_instance_id")
     if expected_id:
@@ -258,7 +260,8 @@ def main():
         rows = validate_all()
         while params["wait"] and not all(r["passed"] for r in rows) and time.monotonic() < deadline:
             # Only waiting can fix a state or status check; missing instances and wrong IDs/IPs will not heal.
-            if any(not c["passed"] for r in rows for n, c in r["checks"].items() if n not in ("running", "status_checks")):
+            lasting = [c for r in rows for n, c in r["checks"].items() if n not in ("running", "status_checks")]
+            if any(not c["passed"] for c in lasting):
                 break
             time.sleep(min(params["poll_interval"], max(0, deadline - time.monotonic())))
             rows = validate_all()

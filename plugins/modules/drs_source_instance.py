@@ -187,6 +187,9 @@ def main():
                 plans[(key, entry["instance_id"])] = desired_change(found[key][entry["instance_id"]], params["state"],
                                                                     wanted_tags)
 
+        delay = max(1, min(15, params["poll_interval"]))
+        waiter_config = {"Delay": delay, "MaxAttempts": max(1, params["wait_timeout"] // delay)}
+
         def apply(key):
             ec2 = factory.client("ec2", account_id=key[0], region=key[1])
             ids = {action: [e["instance_id"] for e in groups[key] if action in plans[(key, e["instance_id"])][2]]
@@ -196,17 +199,11 @@ def main():
             if ids["stop"]:
                 ec2.stop_instances(InstanceIds=ids["stop"])
                 if params["wait"]:
-                    ec2.get_waiter("instance_stopped").wait(
-                        InstanceIds=ids["stop"],
-                        WaiterConfig={"Delay": min(15, params["poll_interval"]),
-                                      "MaxAttempts": max(1, params["wait_timeout"] // min(15, params["poll_interval"]))})
+                    ec2.get_waiter("instance_stopped").wait(InstanceIds=ids["stop"], WaiterConfig=waiter_config)
             if ids["terminate"]:
                 ec2.terminate_instances(InstanceIds=ids["terminate"])
                 if params["wait"]:
-                    ec2.get_waiter("instance_terminated").wait(
-                        InstanceIds=ids["terminate"],
-                        WaiterConfig={"Delay": min(15, params["poll_interval"]),
-                                      "MaxAttempts": max(1, params["wait_timeout"] // min(15, params["poll_interval"]))})
+                    ec2.get_waiter("instance_terminated").wait(InstanceIds=ids["terminate"], WaiterConfig=waiter_config)
 
         changed_groups = [key for key in groups if any(plans[(key, e["instance_id"])][2] for e in groups[key])]
         if changed_groups and not module.check_mode:

@@ -10,16 +10,12 @@ own credentials), one client per account, region and service.
 """
 
 import datetime
-import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 try:
     import boto3
     import botocore.config
-    import botocore.session
-    from botocore.credentials import AssumeRoleCredentialFetcher
-    from botocore.credentials import DeferredRefreshableCredentials
     from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
 except ImportError:  # reported by the inventory plugin
@@ -27,6 +23,7 @@ except ImportError:  # reported by the inventory plugin
     BotoCoreError = ClientError = Exception
     DeferredRefreshableCredentials = object
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import clients
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import COLLECTION_NAME
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import COLLECTION_VERSION
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_CUSTOMER
@@ -73,30 +70,9 @@ def tag_list_to_dict(tags):
     return {t.get("Key"): t.get("Value") for t in tags or [] if t.get("Key") is not None}
 
 
-class ShortSessionCredentials(DeferredRefreshableCredentials):
-    """Role credentials for 900-second sessions, refreshed in the last minutes rather than always."""
-
-    _advisory_refresh_timeout = REFRESH_WINDOW_SECONDS
-    _mandatory_refresh_timeout = 2 * 60
-
-
-def role_session(base_session, role_arn, external_id=None, session_name=None, region=None, endpoint_url=None,
-                 config=None):
-    """A boto3 session on an assumed role (external ID on every AssumeRole), refreshed during long runs."""
-    extra_args = {"RoleSessionName": session_name or "enterprise-dr-orchestration",
-                  "DurationSeconds": ROLE_SESSION_SECONDS}
-    if external_id:
-        extra_args["ExternalId"] = external_id
-    creator = functools.partial(base_session._session.create_client,  # pylint: disable=protected-access
-                                endpoint_url=endpoint_url, config=config, region_name=region)
-    fetcher = AssumeRoleCredentialFetcher(
-        client_creator=creator, source_credentials=base_session.get_credentials(), role_arn=role_arn,
-        extra_args=extra_args, expiry_window_seconds=REFRESH_WINDOW_SECONDS,
-    )
-    core = botocore.session.Session()
-    core._credentials = ShortSessionCredentials(  # pylint: disable=protected-access
-        method="assume-role", refresh_using=fetcher.fetch_credentials)
-    return boto3.session.Session(botocore_session=core, region_name=region)
+# One implementation of 900-second, late-refreshing role sessions for modules and the inventory.
+ShortSessionCredentials = clients.ShortSessionCredentials
+role_session = clients.assumed_role_session
 
 
 class AccountSessions:

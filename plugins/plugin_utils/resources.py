@@ -388,6 +388,8 @@ def _host_vars(candidate, account):
     credentials.update({k: access[k] for k in ("profile", "role_arn") if access.get(k)})
     return {
         "ansible_connection": "local",
+        # Modules run on the controller with the Python that runs Ansible (boto3 is installed there).
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
         "dr_technology": candidate["technology"],
         "dr_wave": wave,
         "dr_priority": priority,

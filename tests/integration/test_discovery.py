@@ -292,4 +292,3 @@ def test_emergency_run_uses_stale_cache_when_aws_does_not_answer(sandbox, proble
     assert all(h["dr_inventory_source"] == "cache" for h in stale["_meta"]["hostvars"].values())
     assert members(stale, "wave_2") == members(live, "wave_2")
     assert "last discovery" in err
-

@@ -1,4 +1,5 @@
 import pytest
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.enterprise_dr.orchestration.plugins.filter.dr_wave_plan import dr_wave_plan

@@ -53,7 +53,8 @@ def test_normalize_name():
 
 def test_group_by_account_region_uses_defaults():
     groups = drs.group_by_account_region(
-        [{"id": 1, "account_id": "1", "region": "us-west-2"}, {"id": 2}, {"id": 3, "account_id": "1", "region": "us-west-2"}],
+        [{"id": 1, "account_id": "1", "region": "us-west-2"}, {"id": 2},
+         {"id": 3, "account_id": "1", "region": "us-west-2"}],
         default_account="9", default_region="us-east-2",
     )
     assert [i["id"] for i in groups[("1", "us-west-2")]] == [1, 3]
