@@ -854,10 +854,25 @@ class Seeder:
         self.result["resources"].append(created)
 
 
+def with_sandbox_endpoints(estate: dict, endpoint: str) -> dict:
+    """Health check URLs may name the sandbox: {sandbox} is its URL, {sandbox_hostport} its host:port.
+
+    The sandbox answers GET /_sandbox/health/<name> (200, or 503 for names in the health_failures fault),
+    so the demo's health checks run for real against the local sandbox.
+    """
+    hostport = endpoint.split("://", 1)[-1].rstrip("/")
+    for server in estate.get("servers") or []:
+        url = server.get("health_check_url")
+        if isinstance(url, str):
+            server["health_check_url"] = url.replace("{sandbox}", endpoint.rstrip("/")).replace(
+                "{sandbox_hostport}", hostport)
+    return estate
+
+
 def seed(source, endpoint: str, state_dir: str | Path | None = None, admin=None) -> dict:
     """Validate, expand and seed an estate; write seed_result.json and estate_vars.yml to state_dir."""
     label = str(source) if not isinstance(source, dict) else "estate"
-    estate = check(load(source), label)
+    estate = check(with_sandbox_endpoints(load(source), endpoint), label)
     result = Seeder(estate, endpoint, admin=admin).run()
     if state_dir is not None:
         write_outputs(result, Path(state_dir))

@@ -245,6 +245,7 @@ class SandboxApp:
         self.models = _ServiceModels()
         self.started = time.time()
         self.state_dir = None
+        self.unhealthy = set()  # names whose /_sandbox/health/<name> answers 503
 
     # ----------------------------------------------------------------------------------- dispatch
     def __call__(self, environ, start_response):
@@ -501,6 +502,16 @@ class SandboxApp:
         return _json(start_response, status, document)
 
     def _admin_route(self, method, route, payload, query):
+        if route.startswith("health/"):
+            # Stand-in application health endpoints for dr:health-check-url (estates write {sandbox}/_sandbox/health/<name>).
+            name = route[len("health/"):].strip().lower()
+            if method in ("PUT", "POST"):
+                if payload.get("healthy", True):
+                    self.unhealthy.discard(name)
+                else:
+                    self.unhealthy.add(name)
+            healthy = name not in self.unhealthy
+            return (200 if healthy else 503), {"name": name, "healthy": healthy}
         if route in ("", "health"):
             return 200, {
                 "status": "ok",
@@ -616,6 +627,7 @@ class SandboxApp:
             drs_emulator.reset()
         self.log.clear()
         self.faults.clear()
+        self.unhealthy.clear()
 
 
 def _reason(status: int) -> str:

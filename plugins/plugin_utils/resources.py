@@ -22,6 +22,7 @@ The raw discovery result (the cached document)::
 """
 
 import re
+import sys
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import PRIORITY_RANK
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_CUSTOMER
@@ -388,8 +389,9 @@ def _host_vars(candidate, account):
     credentials.update({k: access[k] for k in ("profile", "role_arn") if access.get(k)})
     return {
         "ansible_connection": "local",
-        # Modules run on the controller with the Python that runs Ansible (boto3 is installed there).
-        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        # Modules run on the controller with the Python that runs Ansible (boto3 is installed there); host
+        # variables are unsafe (never templated), so this is the path itself rather than ansible_playbook_python.
+        "ansible_python_interpreter": sys.executable,
         "dr_technology": candidate["technology"],
         "dr_wave": wave,
         "dr_priority": priority,
