@@ -138,6 +138,24 @@ def cmd_faults(args) -> int:
     return 0
 
 
+# The demo, step by step: what a new user sees first. Each step is a real playbook against the sandbox.
+DEMO_STEPS = (
+    ("DRS readiness of the demo estate, per customer and wave", ["playbooks/demo.yml", "-e", "@{estate_vars}"]),
+    ("Hub account: execution table, notification topics, dashboard", ["playbooks/setup_hub.yml"]),
+    ("Failover of acme (automatic approval; only DRS has an adapter so far)",
+     ["playbooks/failover.yml", "-e", "customer=acme", "-e", "approval_mode=automatic",
+      "-e", "allow_automatic_production=true", "-e", '{{"dr_technologies": ["drs"]}}', "-e", "notify=true",
+      "-e", "poll_interval=2"]),
+    ("The execution record of that failover, as operators and machines read it",
+     ["playbooks/status.yml", "-e", "customer=acme", "-e", "status_file={state_dir}/acme_status.json"]),
+    ("globex is untouched: still replicating, nothing launched",
+     ["playbooks/demo.yml", "-e", "@{estate_vars}", "-e", '{{"customers": ["globex"]}}']),
+    ("Drill of globex: drill launches, validation, and cleanup",
+     ["playbooks/drill.yml", "-e", "customer=globex", "-e", "approval_mode=automatic",
+      "-e", '{{"dr_technologies": ["drs"]}}', "-e", "notify=true", "-e", "poll_interval=2"]),
+)
+
+
 def cmd_demo(args) -> int:
     process = _process(args)
     if not DEMO_PLAYBOOK.exists():
@@ -151,11 +169,19 @@ def cmd_demo(args) -> int:
         env = dict(os.environ)
         env.update(process.env())
         env.setdefault("ANSIBLE_CONFIG", str(REPO_ROOT / "ansible.cfg"))
+        # Keep the demo's execution records and audit log beside the sandbox's state, not in the user's home.
+        env.setdefault("EDR_AUDIT_LOG_DIR", str(process.path("audit")))
         playbook_bin = Path(sys.executable).with_name("ansible-playbook")
-        command = [str(playbook_bin) if playbook_bin.exists() else "ansible-playbook", str(DEMO_PLAYBOOK),
-                   "-e", f"@{process.path(ESTATE_VARS_FILE)}", *args.playbook_args]
-        print(f"# {' '.join(command)}", file=sys.stderr)
-        return subprocess.call(command, cwd=str(REPO_ROOT), env=env)
+        program = str(playbook_bin) if playbook_bin.exists() else "ansible-playbook"
+        names = {"estate_vars": process.path(ESTATE_VARS_FILE), "state_dir": process.path("")}
+        for number, (title, step) in enumerate(DEMO_STEPS, start=1):
+            command = [program, *[part.format(**names) for part in step], *args.playbook_args]
+            print(f"\n##### {number}/{len(DEMO_STEPS)} {title}\n# {' '.join(command)}", file=sys.stderr, flush=True)
+            code = subprocess.call(command, cwd=str(REPO_ROOT), env=env)
+            if code != 0:
+                print(f"# demo step {number} failed with exit code {code}", file=sys.stderr)
+                return code
+        return 0
     finally:
         if started or not args.keep:
             process.stop()

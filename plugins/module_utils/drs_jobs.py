@@ -67,6 +67,10 @@ class Limits:
 # Pure planning
 # ---------------------------------------------------------------------------------------------
 
+# EC2 states of a recovery instance that no longer stands for a recovered server.
+GONE_EC2_STATES = ("TERMINATED", "SHUTTING-DOWN", "NOT_FOUND", "terminated", "shutting-down")
+
+
 def priority_rank(server):
     return PRIORITY_RANK.get((server.get("priority") or DEFAULT_PRIORITY).lower(), len(PRIORITY_RANK))
 
@@ -293,6 +297,7 @@ class RecoveryGroup:
         if last_ids:
             jobs.update({j["jobID"]: j for j in describe_jobs(self.drs, job_ids=sorted(last_ids))})
         self.decisions = classify(ids, list(jobs.values()), self.source_servers, self.run_id, self.drill)
+        self._adopt_earlier_recoveries(jobs)
         for sid, decision in self.decisions.items():
             if decision["action"] in ("adopt", "done"):
                 self.assignment[sid] = decision["job_id"]
@@ -304,6 +309,37 @@ class RecoveryGroup:
         to_launch = [self.by_id[sid] for sid in ids if self.decisions[sid]["action"] in ("launch", "blocked")]
         self.plan = plan_batches(to_launch, list(self.jobs.values()), self.limits)
         return self.plan
+
+    def _adopt_earlier_recoveries(self, jobs):
+        """Never launch a server twice: a server that an earlier run already recovered (of the same kind,
+        drill or not) and whose recovery instance still exists is ``done``, not launched again.
+
+        StartRecovery has no client token and a re-run may carry a new run ID (for example after the first
+        run finished), so the recovery instances themselves are the proof. A drill cleaned up by
+        drs_recovery_instance leaves no recovery instance, so the next drill launches again.
+        """
+        candidates = [sid for sid, d in self.decisions.items() if d["action"] == "launch"]
+        if not candidates:
+            return
+        latest = {}
+        for item in describe_recovery_instances(self.drs, source_server_ids=candidates):
+            if bool(item.get("isDrill")) != bool(self.drill) or item.get("ec2InstanceState") in GONE_EC2_STATES:
+                continue
+            known = latest.get(item.get("sourceServerID"))
+            moment = item.get("pointInTimeSnapshotDateTime") or ""
+            if known is None or moment > (known.get("pointInTimeSnapshotDateTime") or ""):
+                latest[item.get("sourceServerID")] = item
+        missing = sorted({i.get("jobID") for i in latest.values() if i.get("jobID") and i.get("jobID") not in jobs})
+        if missing:
+            jobs.update({j["jobID"]: j for j in describe_jobs(self.drs, job_ids=missing)})
+        for sid, item in latest.items():
+            job_id = item.get("jobID")
+            if job_id in jobs:
+                self.decisions[sid] = {
+                    "action": "done", "job_id": job_id,
+                    "reason": f"already recovered as {item.get('recoveryInstanceID')} by job {job_id} "
+                              "of an earlier run",
+                }
 
     def scope_items(self):
         """(resource name, the server's own DRS tags) for the scope guard."""
