@@ -41,7 +41,7 @@ notes:
   - The tag schema for application teams, and what each validation problem means, is in C(docs/tag_schema.md);
     the cross-account role and its least-privilege policies are in C(docs/onboarding_accounts.md).
 author:
-  - enterprise_dr maintainers
+  - Enterprise DR maintainers (@enterprise_dr)
 extends_documentation_fragment:
   - inventory_cache
   - constructed

@@ -35,10 +35,13 @@ attributes:
     description: The prompt is shown in check mode as well; it changes nothing.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff to show.
   platform:
+    support: full
     platforms: all
+    description: Runs on the controller, whatever the target host.
 author:
-  - enterprise_dr maintainers
+  - Enterprise DR maintainers (@enterprise_dr)
 """
 
 EXAMPLES = r"""

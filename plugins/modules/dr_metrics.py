@@ -54,7 +54,35 @@ options:
       unit:
         description: The CloudWatch unit.
         type: str
-        default: None
+        default: "None"
+        choices:
+          - Seconds
+          - Microseconds
+          - Milliseconds
+          - Bytes
+          - Kilobytes
+          - Megabytes
+          - Gigabytes
+          - Terabytes
+          - Bits
+          - Kilobits
+          - Megabits
+          - Gigabits
+          - Terabits
+          - Percent
+          - Count
+          - Bytes/Second
+          - Kilobytes/Second
+          - Megabytes/Second
+          - Gigabytes/Second
+          - Terabytes/Second
+          - Bits/Second
+          - Kilobits/Second
+          - Megabits/Second
+          - Gigabits/Second
+          - Terabits/Second
+          - Count/Second
+          - "None"
       dimensions:
         description: Extra dimensions beyond Customer, Environment and Operation, for example C(Phase) or C(Wave).
         type: dict
@@ -96,7 +124,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
 author:
-  - Enterprise DR contributors
+  - Enterprise DR maintainers (@enterprise_dr)
 """
 
 EXAMPLES = r"""

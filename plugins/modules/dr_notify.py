@@ -83,7 +83,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
 author:
-  - Enterprise DR contributors
+  - Enterprise DR maintainers (@enterprise_dr)
 """
 
 EXAMPLES = r"""

@@ -64,7 +64,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
 author:
-  - enterprise_dr maintainers
+  - Enterprise DR maintainers (@enterprise_dr)
 """
 
 EXAMPLES = r"""

@@ -76,7 +76,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
 author:
-  - enterprise_dr.orchestration contributors
+  - Enterprise DR maintainers (@enterprise_dr)
 """
 
 EXAMPLES = r"""
