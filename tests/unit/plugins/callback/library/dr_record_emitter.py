@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # Copyright: Contributors to the enterprise_dr.orchestration collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Test module: returns its ``record`` option under ``dr_record``, the way the collection's modules report
