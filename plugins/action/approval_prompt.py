@@ -27,7 +27,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(
+        _validation, args = self.validate_argument_spec(
             argument_spec={
                 "prompt": {"type": "str", "required": True},
                 "expected": {"type": "list", "elements": "str", "required": True},

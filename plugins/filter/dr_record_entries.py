@@ -65,7 +65,7 @@ def _error(row):
     failed = [(name, check) for name, check in (row.get("checks") or {}).items() if not check.get("passed")]
     if failed:
         return ("; ".join(f"{name}: {check.get('detail')}" for name, check in failed),
-                "; ".join(check.get("fix") or "" for _, check in failed))
+                "; ".join(check.get("fix") or "" for _name, check in failed))
     return None, None
 
 

@@ -10,8 +10,6 @@ throttling; paginated reads are retried here page by page.
 
 import re
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code  # noqa: F401 (re-export)
-
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET_VALUE

@@ -568,7 +568,7 @@ class RecoveryGroup:
             self.jobs.update({j["jobID"]: j for j in describe_jobs(self.drs, job_ids=missing)})
         launched = []
         for sid in self.by_id:
-            _, part = self._participation(sid)
+            _job, part = self._participation(sid)
             if part.get("launchStatus") == "LAUNCHED":
                 launched.append(sid)
         instances = {}

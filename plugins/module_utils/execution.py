@@ -441,7 +441,7 @@ def rto_report(record, resources, now=None):
 
 
 def _wave_sort_key(key):
-    phase, _, number = key.rpartition("/")
+    phase, _slash, number = key.rpartition("/")
     try:
         return (phase, int(number))
     except ValueError:
@@ -603,7 +603,7 @@ class ExecutionStore:
             record["status"] = "waiting_approval" if record.get("pending_gate") else "running"
             return record
 
-        _, record, _ = self._modify(execution_id, change, dry_run=dry_run, now=now, always=True)
+        _before, record, _changed = self._modify(execution_id, change, dry_run=dry_run, now=now, always=True)
         if not dry_run:
             self._acquire(scope_key(record["customer"], record["environment"]), execution_id, record["operation"],
                           replace=execution_id)
@@ -693,7 +693,7 @@ class ExecutionStore:
             record["status"] = "waiting_approval"
             return record
 
-        _, after, _ = self._modify(execution_id, change, dry_run=dry_run, now=now)
+        _before, after, _changed = self._modify(execution_id, change, dry_run=dry_run, now=now)
         return after
 
     @staticmethod
@@ -767,7 +767,7 @@ class ExecutionStore:
                 raise ExecutionError(
                     f"execution {execution_id} is not waiting at gate {gate}; request the approval first")
             if clock() >= deadline:
-                _, _, _, approval = self.record_approval(
+                _before, _after, _changed, approval = self.record_approval(
                     execution_id, "timeout", "timeout", gate=gate, mode="record",
                     comment=f"no decision within {timeout_seconds} seconds")
                 return approval

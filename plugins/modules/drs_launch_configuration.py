@@ -282,7 +282,7 @@ def run(module, factory):
                             f"launch_into_instance_id is {entry['after']['launch_into_instance_id']}")
     if problems:
         raise DRSError("; ".join(problems), remediation="set copy_private_ip and copy_tags to false for servers that "
-                                                          "launch into an instance (or clear launch_into_instance_id)")
+                                                        "launch into an instance (or clear launch_into_instance_id)")
     apply_launch_plans(factory, groups, module.check_mode)
     return entries
 

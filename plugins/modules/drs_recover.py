@@ -537,7 +537,7 @@ def main():
         result["diff"] = {
             "before": {s["source_server_id"]: s.get("job_id") if s.get("already_handled") else None for s in servers},
             "after": {s["source_server_id"]: s.get("job_id") or ("new job" if s.get("action") in ("launch", "blocked")
-                                                                  else None) for s in servers},
+                                                                 else None) for s in servers},
         }
 
     if errors:

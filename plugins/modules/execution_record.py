@@ -375,7 +375,8 @@ class Runner:
                                                      self._started_by(), details=_clean(p["details"] or {}),
                                                      dry_run=self.check)
         if resumed and p["details"] and not self.check:
-            _, record, _, _ = self.store.update(record["execution_id"], {"details": _clean(p["details"])})
+            _before, record, _changed, _keys = self.store.update(record["execution_id"],
+                                                                 {"details": _clean(p["details"])})
         self.result["resumed"] = resumed
         self._finish_result({} if not resumed else record, record, True)
 
