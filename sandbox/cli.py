@@ -125,7 +125,7 @@ def cmd_faults(args) -> int:
                     if getattr(args, key) is not None}
         drs = {}
         for item in args.drs or []:
-            key, _, value = item.partition("=")
+            key, _equals, value = item.partition("=")
             try:
                 drs[key] = json.loads(value)
             except ValueError:

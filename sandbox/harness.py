@@ -200,7 +200,7 @@ class Sandbox:
         if estate_vars:
             command += ["-e", f"@{self.estate_vars_file}"]
         completed = subprocess.run(
-            command, cwd=str(REPO_ROOT), env=self.ansible_env(env), capture_output=True, text=True,
+            command, cwd=str(REPO_ROOT), env=self.ansible_env(env), capture_output=True, text=True, check=False,
             timeout=timeout, input=input_text, stdin=None if input_text is not None else subprocess.DEVNULL,
         )
         return completed.returncode, completed.stdout, completed.stderr

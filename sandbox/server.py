@@ -503,7 +503,8 @@ class SandboxApp:
 
     def _admin_route(self, method, route, payload, query):
         if route.startswith("health/"):
-            # Stand-in application health endpoints for dr:health-check-url (estates write {sandbox}/_sandbox/health/<name>).
+            # Stand-in application health endpoints for dr:health-check-url
+            # (estates write {sandbox}/_sandbox/health/<name>).
             name = route[len("health/"):].strip().lower()
             if method in ("PUT", "POST"):
                 if payload.get("healthy", True):

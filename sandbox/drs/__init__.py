@@ -70,7 +70,7 @@ def handle(method: str, path: str, query_string: str, headers: dict, body: bytes
            region: str) -> tuple[int, dict, bytes, str]:
     """Answer one DRS REST-JSON request for the caller's account and region."""
     if "?" in path:
-        path, _, extra_query = path.partition("?")
+        path, _mark, extra_query = path.partition("?")
         query_string = query_string or extra_query
     route = model.resolve(method, path)
     if route is None:

@@ -199,7 +199,7 @@ def add_server(state: RegionState, spec: dict, at: float) -> SourceServer:
         "sourceServerID": server.id,
         "name": server.hostname,
         "ec2LaunchTemplateID": ec2.create_launch_template(state.account_id, state.region, server.id,
-                                                           server.instance_type),
+                                                          server.instance_type),
         "launchDisposition": template["launchDisposition"],
         "targetInstanceTypeRightSizingMethod": template["targetInstanceTypeRightSizingMethod"],
         "copyPrivateIp": template["copyPrivateIp"],
@@ -247,7 +247,7 @@ def seed_source_server(account_id: str, region: str, spec: dict) -> dict:
 
 def _add_snapshot(server: SourceServer, at: float) -> dict:
     snapshot = {"snapshotID": new_id("pit-"), "sourceServerID": server.id, "expectedTimestamp": iso(at),
-                "timestamp": iso(at), "ebsSnapshots": [new_id("snap-") for _ in server.disks], "_at": at}
+                "timestamp": iso(at), "ebsSnapshots": [new_id("snap-") for _disk in server.disks], "_at": at}
     server.snapshots.append(snapshot)
     return snapshot
 

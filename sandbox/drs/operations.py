@@ -637,7 +637,7 @@ def update_failback_replication_configuration(ctx: Context, params: dict) -> dic
     config = getattr(ri, "failback_config", None) or {"bandwidthThrottling": 0, "usePrivateIP": False,
                                                       "internetProtocol": "IPV4"}
     config.update({k: v for k, v in params.items() if k in ("bandwidthThrottling", "usePrivateIP",
-                                                             "internetProtocol")})
+                                                            "internetProtocol")})
     ri.failback_config = config
     return {}
 
@@ -735,7 +735,7 @@ def _tagged(ctx: Context, arn: str):
     if len(parts) < 6 or parts[2] != "drs" or "/" not in parts[5]:
         raise not_found(f"Resource {arn} does not exist.", arn)
     region, account = parts[3], parts[4]
-    kind, _, ident = parts[5].partition("/")
+    kind, _slash, ident = parts[5].partition("/")
     if account != ctx.account_id or region != ctx.region:
         raise not_found(f"Resource {arn} does not exist.", arn)
     state = ctx.state
