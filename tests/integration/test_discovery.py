@@ -79,8 +79,8 @@ def problem_estate():
             server("acme-bad01", "workload-a", "acme", tags={"dr:wave": "first", "dr:priority": "urgent"},
                    drs={"replication_state": "CONTINUOUS", "copy_tags": False}),
             # a second target with the Name of acme-db01's target
-            server("acme-spare", "workload-b", "acme", drs=False, source=False, target={"subnet": "app",
-                                                                                       "name": "acme-db01 "}),
+            server("acme-spare", "workload-b", "acme", drs=False, source=False,
+                   target={"subnet": "app", "name": "acme-db01 "}),
             server("gx-web01", "workload-a", "globex", wave=1),
             server("gx-db01", "workload-b", "globex", wave=1, priority="critical"),
         ],

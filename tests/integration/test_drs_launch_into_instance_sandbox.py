@@ -56,7 +56,7 @@ def test_info_returns_every_seeded_server_with_its_lag(sandbox, demo_estate, tmp
     expected_lag = {s["hostname"]: (s.get("drs") or {}).get("lag_seconds") for s in estate["servers"]}
     sandbox.clear_requests()
     result = run_module(sandbox, tmp_path, INFO, {"region": DR, "accounts": accounts(demo_estate),
-                                                   "match_targets": True})
+                                                  "match_targets": True})
     assert not result.get("failed"), result.get("msg")
     by_id = {s["source_server_id"]: s for s in result["source_servers"]}
     assert set(by_id) == {s["source_server_id"] for s in demo_estate["servers"].values()}

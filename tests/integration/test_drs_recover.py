@@ -112,7 +112,7 @@ def test_never_more_than_twenty_active_jobs(sandbox):
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     events = sorted([(ts(j["creationDateTime"]), 1) for j in jobs] + [(ts(j["endDateTime"]), -1) for j in jobs])
     active = peak = 0
-    for _, delta in events:
+    for _when, delta in events:
         active += delta
         peak = max(peak, active)
     assert 1 < peak <= 20

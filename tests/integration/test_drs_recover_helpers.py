@@ -104,7 +104,7 @@ def run_module(sandbox, module, args, check=False, diff=False, timeout=600):
 
     completed = subprocess.run(
         module_command(sandbox, module, args, check, diff), cwd=str(REPO_ROOT), env=module_env(sandbox),
-        capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False,
     )
     try:
         document = json.loads(completed.stdout)

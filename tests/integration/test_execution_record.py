@@ -275,7 +275,7 @@ def test_notifications_reach_a_subscribed_queue_in_order(hub, tmp_path):
     rc, out, err = playbook(hub, tmp_path, write(tmp_path, "notify.yml", NOTIFY_PLAY))
     assert rc == 0, out + err
     bodies = []
-    for _ in range(10):
+    for _attempt in range(10):
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
                                        WaitTimeSeconds=1).get("Messages", [])
         for message in messages:

@@ -369,10 +369,10 @@ def test_reverse_replication_failback_and_reprotect_round_trip(env, linux_ami):
     west.initialize_service()
     east.initialize_service()
     ec2_west, ec2_east = env.client("ec2", DR), env.client("ec2", PRIMARY)
-    original, original_ip, _ = make_target(ec2_east, _east_ami(ec2_east), "erp01", stop=False, tagged=False)
+    original, original_ip, _volumes = make_target(ec2_east, _east_ami(ec2_east), "erp01", stop=False, tagged=False)
     forward = seed("erp01", source_instance_id=original, origin_region=PRIMARY, private_ip=original_ip)
     fid = forward["sourceServerID"]
-    target, target_ip, _ = make_target(ec2_west, linux_ami, "erp01")
+    target, target_ip, _volumes = make_target(ec2_west, linux_ami, "erp01")
     west.update_launch_configuration(sourceServerID=fid, launchIntoInstanceProperties={
         "launchIntoEC2InstanceID": target})
     wait_job(west, west.start_recovery(sourceServers=[{"sourceServerID": fid}])["job"]["jobID"])
@@ -463,7 +463,7 @@ def test_injected_throttling_is_429_with_retry_after_and_botocore_retries_it(env
     drs.configure(throttle_rate=0.5)
     retrying = env.client("drs", DR, retries=12)
     attempts = []
-    for _ in range(4):
+    for _attempt in range(4):
         response = retrying.describe_source_servers()
         attempts.append(response["ResponseMetadata"]["RetryAttempts"])
     assert sum(attempts) > 0  # some calls were throttled and retried to success
@@ -474,7 +474,7 @@ def test_token_bucket_throttles_bursts(env):
     c.initialize_service()
     drs.configure(rate_limit_rps=2.0, rate_limit_burst=3)
     statuses = []
-    for _ in range(6):
+    for _attempt in range(6):
         try:
             c.describe_jobs()
             statuses.append(200)

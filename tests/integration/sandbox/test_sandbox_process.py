@@ -19,7 +19,8 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 def cli(state_dir, *args, env=None):
     environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT), **(env or {}))
     return subprocess.run([sys.executable, "-m", "sandbox", "--state-dir", str(state_dir), *args],
-                          cwd=str(REPO_ROOT), env=environment, capture_output=True, text=True, timeout=180)
+                          cwd=str(REPO_ROOT), env=environment, capture_output=True, text=True, timeout=180,
+                          check=False)
 
 
 def alive(pid):

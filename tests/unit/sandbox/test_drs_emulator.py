@@ -176,7 +176,7 @@ def test_quota_limits_are_settings():
 def test_token_bucket_and_retry_after():
     init()
     drs.configure(rate_limit_rps=0.5, rate_limit_burst=2)
-    statuses = [call("/DescribeJobs", {})[0] for _ in range(4)]
+    statuses = [call("/DescribeJobs", {})[0] for _attempt in range(4)]
     assert statuses[:1] == [200] and 429 in statuses
     status, headers, body, _op = call("/DescribeJobs", {})
     assert status == 429 and headers["x-amzn-ErrorType"] == "ThrottlingException"
@@ -234,7 +234,7 @@ def test_concurrent_requests_are_serialized_safely():
 
     def worker(server_id):
         try:
-            for _ in range(10):
+            for _attempt in range(10):
                 status, _h, _b, _op = call("/StartRecovery", {"sourceServers": [{"sourceServerID": server_id}],
                                                               "isDrill": True})
                 assert status in (202, 409)

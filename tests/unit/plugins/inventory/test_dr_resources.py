@@ -113,7 +113,7 @@ def test_populate_hosts_groups_vars_and_keeps_external_ids_out_of_hostvars(plugi
     assert web.vars["dr_label"] == "acme-2"
     assert "edr-demo-workload-a" not in repr(web.vars)
     assert {g.name for g in web.get_groups()} >= {"wave_2", "technology_drs", "tech_drs", "customer_acme",
-                                                    "dr_resources", f"account_{WA}"}
+                                                  "dr_resources", f"account_{WA}"}
     access = inv.groups["all"].vars["dr_accounts"]
     assert access[1] == {"account_id": WA, "name": "workload-a", "external_id": "edr-demo-workload-a",
                          "role_arn": f"arn:aws:iam::{WA}:role/EnterpriseDRWorkloadRole",

@@ -304,7 +304,7 @@ def test_classify_recovery_in_progress_blocks_a_drill():
 def test_250_servers_three_jobs_batched_polls():
     servers = _servers(250, priorities=["low", "critical", "medium", "high", "medium"])
     fake = FakeDRS([s["source_server_id"] for s in servers], polls_to_complete=2)
-    group, _ = _group(fake, servers)
+    group, _clock = _group(fake, servers)
     group.prepare()
     group.execute(wait=True)
     results = {r["source_server_id"]: r for r in group.collect(fake.get_launch_configuration)}
@@ -324,7 +324,7 @@ def test_250_servers_three_jobs_batched_polls():
 def test_waits_for_capacity_before_next_chunk():
     servers = _servers(30)
     fake = FakeDRS([s["source_server_id"] for s in servers], polls_to_complete=3)
-    group, _ = _group(fake, servers, limits=Limits(per_job=10, active_jobs=2, servers_in_active_jobs=15))
+    group, _clock = _group(fake, servers, limits=Limits(per_job=10, active_jobs=2, servers_in_active_jobs=15))
     group.prepare()
     group.execute(wait=True)
     assert fake.max_active_seen <= 2
@@ -337,14 +337,14 @@ def test_waits_for_capacity_before_next_chunk():
 def test_rerun_starts_nothing_for_servers_in_or_launched_by_this_run():
     servers = _servers(12)
     fake = FakeDRS([s["source_server_id"] for s in servers], polls_to_complete=5)
-    first, _ = _group(fake, servers, limits=Limits(per_job=5))
+    first, _clock = _group(fake, servers, limits=Limits(per_job=5))
     first.prepare()
     first.execute(wait=False)  # killed after submission
     assert len(fake.jobs) == 3
     list(fake.jobs.values())[0]["status"] = "COMPLETED"
     for p in list(fake.jobs.values())[0]["participatingServers"]:
         p["launchStatus"] = "LAUNCHED"
-    second, _ = _group(fake, servers, limits=Limits(per_job=5))
+    second, _clock = _group(fake, servers, limits=Limits(per_job=5))
     second.prepare()
     assert second.to_launch() == []
     before = len(fake.jobs)
@@ -363,7 +363,7 @@ def test_timeout_then_job_found_by_batch_tag_is_not_resubmitted():
     servers = _servers(3)
     fake = FakeDRS([s["source_server_id"] for s in servers])
     fake.lose_response = True
-    group, _ = _group(fake, servers)
+    group, _clock = _group(fake, servers)
     group.prepare()
     group.execute(wait=True)
     assert len([c for c in fake.calls if c[0] == "start_recovery"]) == 1
@@ -376,7 +376,7 @@ def test_5xx_without_job_is_resubmitted_throttling_retried():
     fake = FakeDRS([s["source_server_id"] for s in servers])
     fake.faults = [_client_error("InternalServerException", "boom", 500),
                    _client_error("ThrottlingException", "slow down", 429)]
-    group, _ = _group(fake, servers)
+    group, _clock = _group(fake, servers)
     group.prepare()
     group.execute(wait=True)
     assert len([c for c in fake.calls if c[0] == "start_recovery"]) == 3
@@ -390,7 +390,7 @@ def test_conflict_adopts_the_job_of_this_run():
     servers = _servers(4)
     ids = [s["source_server_id"] for s in servers]
     fake = FakeDRS(ids)
-    group, _ = _group(fake, servers)
+    group, _clock = _group(fake, servers)
     group.prepare()
     # A job of this run appears between the read and the submission (another worker of the run).
     ours = fake.add_job(ids[:2], status="STARTED", tags={RUN_ID_TAG: "exec-1"})
@@ -406,7 +406,7 @@ def test_running_target_fails_only_that_server():
     servers = _servers(8)
     ids = [s["source_server_id"] for s in servers]
     fake = FakeDRS(ids, targets={ids[5]: "i-0000000000000abcd"}, running_targets={"i-0000000000000abcd"})
-    group, _ = _group(fake, servers)
+    group, _clock = _group(fake, servers)
     group.prepare()
     group.execute(wait=True)
     results = {r["source_server_id"]: r for r in group.collect(fake.get_launch_configuration)}
@@ -428,7 +428,7 @@ def test_unnamed_conflict_is_isolated_by_splitting():
             raise _client_error(drs_jobs.error_code(e), "Conflict", 409) from None
 
     fake.start_recovery = anonymous_conflict
-    group, _ = _group(fake, servers)
+    group, _clock = _group(fake, servers)
     group.prepare()
     group.execute(wait=True)
     results = {r["source_server_id"]: r for r in group.collect()}
@@ -440,7 +440,7 @@ def test_failed_launch_reports_raw_error_from_job_log():
     servers = _servers(3)
     ids = [s["source_server_id"] for s in servers]
     fake = FakeDRS(ids, fail={ids[1]: "instance not launched because server lifecycle state is not READY_FOR_TEST"})
-    group, _ = _group(fake, servers)
+    group, _clock = _group(fake, servers)
     group.prepare()
     group.execute(wait=True)
     results = {r["source_server_id"]: r for r in group.collect()}
@@ -455,7 +455,7 @@ def test_launched_into_target_compares_with_launch_configuration():
     ids = [s["source_server_id"] for s in servers]
     servers[1]["target_instance_id"] = "i-00000000000000999"  # expected, but DRS launched elsewhere
     fake = FakeDRS(ids, targets={ids[0]: "i-0000000000000f00d"})
-    group, _ = _group(fake, servers)
+    group, _clock = _group(fake, servers)
     group.prepare()
     group.execute(wait=True)
     results = {r["source_server_id"]: r for r in group.collect(fake.get_launch_configuration)}
@@ -467,11 +467,11 @@ def test_launched_into_target_compares_with_launch_configuration():
 def test_prepare_makes_no_mutating_call_and_names_missing_servers():
     servers = _servers(3)
     fake = FakeDRS([s["source_server_id"] for s in servers[:2]])
-    group, _ = _group(fake, servers)
+    group, _clock = _group(fake, servers)
     with pytest.raises(drs_jobs.DRSError, match=servers[2]["source_server_id"]):
         group.prepare()
     fake = FakeDRS([s["source_server_id"] for s in servers])
-    group, _ = _group(fake, servers)
+    group, _clock = _group(fake, servers)
     group.prepare()
     chunks, skipped = group.plan_summary()
     assert chunks[0]["source_server_ids"] == [s["source_server_id"] for s in servers]

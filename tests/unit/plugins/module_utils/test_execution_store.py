@@ -151,8 +151,9 @@ def test_update_merges_phases_waves_errors(store):
     eid = rec["execution_id"]
     store.update(eid, {"phase": {"name": "INSTANTIATE", "status": "running"}}, now=t(1))
     store.update(eid, {"wave": {"number": 1, "status": "running"}}, now=t(1, 30))
-    _, after, changed, _ = store.update(eid, {"wave": {"number": 1, "status": "succeeded"},
-                                              "errors": [{"message": "x failed", "remediation": "retry x"}]}, now=t(4))
+    _before, after, changed, _keys = store.update(eid, {"wave": {"number": 1, "status": "succeeded"},
+                                                        "errors": [{"message": "x failed", "remediation": "retry x"}]},
+                                                  now=t(4))
     assert changed
     wave = after["waves"]["INSTANTIATE/1"]
     assert wave["started_at"] == "2024-05-01T12:01:30Z" and wave["ended_at"] == "2024-05-01T12:04:00Z"
@@ -161,8 +162,9 @@ def test_update_merges_phases_waves_errors(store):
     assert after["errors"][0]["phase"] == "INSTANTIATE" and after["errors"][0]["remediation"] == "retry x"
     # the same update again is a no-op (idempotent) and the version does not move
     version = store.get(eid)["version"]
-    _, _, changed, _ = store.update(eid, {"wave": {"number": 1, "status": "succeeded"},
-                                          "errors": [{"message": "x failed", "remediation": "retry x"}]}, now=t(9))
+    _before, _after, changed, _keys = store.update(eid, {"wave": {"number": 1, "status": "succeeded"},
+                                                         "errors": [{"message": "x failed", "remediation": "retry x"}]},
+                                                   now=t(9))
     assert changed is False
     assert store.get(eid)["version"] == version
     with pytest.raises(ex.ExecutionError, match="unknown update keys"):
@@ -172,8 +174,9 @@ def test_update_merges_phases_waves_errors(store):
 def test_dry_run_update_predicts_without_writing(store):
     rec = store.start("acme", "production", "failover", "alice")
     eid = rec["execution_id"]
-    _, after, changed, keys = store.update(eid, {"phase": {"name": "ACTIVATE", "status": "running"},
-                                                 "resources": [{"resource": "i-1", "status": "running"}]}, dry_run=True)
+    _before, after, changed, keys = store.update(eid, {"phase": {"name": "ACTIVATE", "status": "running"},
+                                                       "resources": [{"resource": "i-1", "status": "running"}]},
+                                                 dry_run=True)
     assert changed and after["current_phase"] == "ACTIVATE" and keys == ["i-1"]
     stored = store.get(eid)
     assert stored["phases"] == {} and stored["resources"] == [] and stored["version"] == 1
@@ -261,7 +264,7 @@ def test_approval_flow(store):
     assert waiting["pending_gate"]["gate"] == "before-activate"
     # requesting again is idempotent
     assert store.request_approval(eid, "before-activate")["pending_gate"] == waiting["pending_gate"]
-    _, after, changed, approval = store.record_approval(eid, "approve", "bob", mode="record", comment="ok")
+    _before, after, changed, approval = store.record_approval(eid, "approve", "bob", mode="record", comment="ok")
     assert changed and after["status"] == "running" and after["pending_gate"] is None
     assert approval["gate"] == "before-activate" and approval["approver"] == "bob" and approval["decision"] == "approve"
     assert approval["request_id"] == waiting["pending_gate"]["request_id"]
@@ -347,12 +350,11 @@ def test_summary_counts_and_estimate(store):
     eid = rec["execution_id"]
     store.update(eid, {"phase": {"name": "INSTANTIATE", "status": "running"},
                        "wave": {"number": 2, "status": "running"},
-                       "resources": [
-                           {"resource": "a", "status": "succeeded"},
-                           {"resource": "b", "status": "failed", "error": "boom", "remediation": "fix b"},
-                           {"resource": "c", "status": "running"},
-                           {"resource": "d", "status": "pending"},
-                       ]}, now=t(1))
+                       "resources": [{"resource": "a", "status": "succeeded"},
+                                     {"resource": "b", "status": "failed", "error": "boom", "remediation": "fix b"},
+                                     {"resource": "c", "status": "running"},
+                                     {"resource": "d", "status": "pending"}]},
+                 now=t(1))
     record = store.get(eid)
     summary = ex.summarize(record, record.pop("resources"), now=t(10))
     assert summary["resource_counts"] == {"total": 4, "completed": 1, "pending": 2, "failed": 1}
@@ -401,7 +403,7 @@ def test_file_store_writes_atomically_and_creates_nothing_on_read(tmp_path):
 def test_dynamodb_unreachable_is_a_store_error(monkeypatch):
     client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
                           config=__import__("botocore.config").config.Config(retries={"max_attempts": 1},
-                                                                            connect_timeout=1))
+                                                                             connect_timeout=1))
     store = ex.DynamoDBStore(client, "t")
     with pytest.raises(ex.StoreUnavailable, match="setup_hub.yml"):
         store.get("edr-x")
@@ -411,8 +413,8 @@ def test_dynamodb_table_schema_is_checked():
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(TableName="wrong", BillingMode="PAY_PER_REQUEST",
-                             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
         with pytest.raises(ex.ExecutionError, match="another schema"):
             ex.DynamoDBStore(client, "wrong").ensure()
         store = ex.DynamoDBStore(client, "right")
@@ -444,8 +446,8 @@ def test_stale_lock_of_a_finished_run_is_taken_over(store):
 
 def test_finish_merges_errors_and_details(store):
     rec = store.start("acme", "production", "failover", "alice")
-    _, after, changed = store.finish(rec["execution_id"], "failed", errors=[{"message": "wave 2 failed",
-                                                                           "remediation": "fix and re-run"}],
-                                     details={"deferred_phases": ["CLEANUP"]})
+    _before, after, changed = store.finish(rec["execution_id"], "failed",
+                                           errors=[{"message": "wave 2 failed", "remediation": "fix and re-run"}],
+                                           details={"deferred_phases": ["CLEANUP"]})
     assert changed and after["details"]["deferred_phases"] == ["CLEANUP"]
     assert after["errors"][0]["remediation"] == "fix and re-run"

@@ -49,7 +49,7 @@ def test_source_instance_stop_and_tag_then_idempotent():
     before, after, actions = desired_change(instance(tags={"Customer": "acme"}), "stopped", wanted)
     assert actions == ["stop", "tag"]
     assert after["state"] == "stopped" and after["tags"]["dr:failback-target"] == "true"
-    _, _, again = desired_change(instance(state="stopped", tags=after["tags"]), "stopped", wanted)
+    _before, _after, again = desired_change(instance(state="stopped", tags=after["tags"]), "stopped", wanted)
     assert again == []
 
 

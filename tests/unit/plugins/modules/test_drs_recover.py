@@ -96,7 +96,7 @@ def test_check_mode_plans_and_makes_no_mutating_call(fakes, capsys):
 
 def test_launches_reports_and_is_idempotent(fakes, capsys):
     ids = _ids("a", 5)
-    drs, _ = add_account(fakes, A, ids)
+    drs, _ec2 = add_account(fakes, A, ids)
     args = {"customer": "acme", "drill": True, "run_id": "exec-2", "servers": servers(ids, A)}
     first = run(args, capsys)
     assert first["changed"] is True and first["summary"]["launched"] == 5
@@ -133,7 +133,7 @@ def test_failure_policy_continue_returns_ok(fakes, capsys):
 
 def test_scope_guard_refuses_before_any_change(fakes, capsys):
     ids = _ids("a", 3)
-    drs, _ = add_account(fakes, A, ids)
+    drs, _ec2 = add_account(fakes, A, ids)
     drs.servers[ids[1]]["tags"] = {"Customer": "globex", "Environment": "production"}
     args = {"customer": "acme", "env": "production", "drill": False, "run_id": "exec-5", "servers": servers(ids, A)}
     result = run(args, capsys)
@@ -143,7 +143,7 @@ def test_scope_guard_refuses_before_any_change(fakes, capsys):
 
 def test_unknown_server_is_named(fakes, capsys):
     ids = _ids("a", 2)
-    drs, _ = add_account(fakes, A, ids)
+    drs, _ec2 = add_account(fakes, A, ids)
     args = {"customer": "acme", "drill": True, "run_id": "exec-6",
             "servers": servers(ids + ["s-00000000000000zzz"], A)}
     result = run(args, capsys)

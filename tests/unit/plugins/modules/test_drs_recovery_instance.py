@@ -199,7 +199,7 @@ def test_recovery_instance_info(fakes, capsys):
 
 
 def test_job_info_by_run_id_with_logs(fakes, capsys):
-    drs, _ = _setup(fakes)
+    drs, _ec2 = _setup(fakes)
     drs.add_job([S_NEW], status="COMPLETED", tags={"enterprise-dr:execution-id": "exec-other"})
     result = run(drs_job_info, {"account_ids": [A], "run_id": "exec-1", "include_log_items": True}, capsys)
     assert [j["run_id"] for j in result["jobs"]] == ["exec-1"]

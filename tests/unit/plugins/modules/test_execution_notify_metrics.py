@@ -57,7 +57,7 @@ def test_record_metrics(tmp_path):
     phase = by_name["PhaseDuration"][0]
     assert {"Name": "Phase", "Value": "ACTIVATE"} in phase["Dimensions"]
     assert {d["Name"] for d in by_name["WaveDuration"][0]["Dimensions"]} == {"Customer", "Environment", "Operation",
-                                                                            "Phase", "Wave"}
+                                                                             "Phase", "Wave"}
     assert {d["Value"] for p in by_name["ResourceRecoveryTime"] for d in p["Dimensions"]
             if d["Name"] == "Resource"} == {"web01"}
 

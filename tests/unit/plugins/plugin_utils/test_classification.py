@@ -66,8 +66,8 @@ def test_parse_arn_rejects_garbage(bad):
 
 
 @pytest.mark.parametrize("value,expected", [
-    ("Acme Corp", "acme_corp"), ("PROD-eu/1", "prod_eu_1"), ("  x  ", "x"), ("--", "unknown"), (123456789012,
-                                                                                               "123456789012"),
+    ("Acme Corp", "acme_corp"), ("PROD-eu/1", "prod_eu_1"), ("  x  ", "x"), ("--", "unknown"),
+    (123456789012, "123456789012"),
 ])
 def test_group_names_are_sanitized(value, expected):
     assert grouping.sanitize(value) == expected

@@ -83,7 +83,7 @@ def test_discover_collects_tagged_asg_drs_targets_and_source_instances():
     assert "secret-external-id" not in repr(result)
     east, west = entry["regions"]["us-east-1"], entry["regions"]["us-west-2"]
     assert [t["arn"] for t in east["tagged"]][:2] == ["arn:aws:rds:us-east-1:1:cluster:a",
-                                                       "arn:aws:rds:us-east-1:1:cluster:b"]
+                                                      "arn:aws:rds:us-east-1:1:cluster:b"]
     assert east["tagged"][2]["arn"].endswith("autoScalingGroupName/g")
     (server,) = west["drs_servers"]
     assert server["hostname"] == "web01" and server["aws_instance_id"] == "i-1"
