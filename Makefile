@@ -9,7 +9,7 @@ COLLECTION_LINK := .collections/ansible_collections/enterprise_dr/orchestration
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test test-unit test-integration lint sanity ruff bench sandbox-start sandbox-stop clean
+.PHONY: help setup demo test test-unit test-integration lint sanity ruff bench sandbox-start sandbox-stop clean molecule
 
 help:
 	@echo "make setup   - virtualenv with pinned dependencies (idempotent)"
@@ -33,7 +33,7 @@ $(COLLECTION_LINK):
 demo: setup
 	$(PY) -m sandbox demo
 
-test: test-unit test-integration lint sanity ruff
+test: test-unit test-integration molecule lint sanity ruff
 
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
@@ -47,6 +47,10 @@ lint: setup
 
 sanity: setup
 	$(PY) tests/sanity/run_sanity.py $(SANITY_ARGS)
+
+# Lifecycle role scenarios (extensions/molecule) against a sandbox started and stopped around them.
+molecule: setup
+	extensions/molecule/run.sh test --all
 
 ruff: setup
 	$(BIN)/ruff check .
