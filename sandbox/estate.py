@@ -834,6 +834,10 @@ class Seeder:
         created = []
         for start in range(0, len(specs), 250):
             created.extend(self.admin.seed_source_servers(specs[start:start + 250]))
+        # Failback needs DRS initialized in the original region too (behaviour.md 2.3): accounts whose servers
+        # DRS protects have both regions set up.
+        for origin_account in sorted({s["origin_account_id"] for s in specs if s["initialize"]}):
+            self.client("drs", origin_account, self.primary).initialize_service()
         for spec, server in zip(specs, created, strict=True):
             entry = self.result["servers"][spec["hostname"]]
             entry["source_server_id"] = server.get("sourceServerID")
