@@ -68,6 +68,15 @@ options:
     description: The operation. Required for O(action=start) and O(action=resume_or_start).
     type: str
     choices: [failover, drill, failback]
+  controller:
+    description:
+      - The controller process running this run, as C(host:pid) (the C(dr_controller_host) and
+        C(dr_controller_pid) variables of the C(enterprise_dr.orchestration.dr_controller) vars plugin).
+      - With O(action=resume_or_start), an active run of the same operation is resumed only when its controller
+        no longer runs (it was interrupted); while it runs on this host, or when it ran on another host and was not
+        marked C(interrupted), the new run is refused, naming the active one, so two controllers never drive one
+        run at once.
+    type: str
   started_by:
     description:
       - Who starts or resumes the run. Pass the AWX user (C(awx_user_name) or C(tower_user_name) extra vars)
@@ -309,6 +318,8 @@ store_created:
   type: bool
 """
 
+import os
+
 try:
     from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
@@ -371,12 +382,16 @@ class Runner:
 
     def resume_or_start(self):
         p = self.params
+        active = self.store.find_resumable(p["customer"], p["environment"], p["operation"])
+        if active and controller_alive(active, p["controller"]):
+            # A run of the same operation whose controller still runs is a concurrent run, not an interruption.
+            raise ex.ActiveRunError(active, p["customer"], p["environment"])
+        start_details = dict(_clean(p["details"] or {}), **({"controller": p["controller"]} if p["controller"] else {}))
         record, resumed = self.store.resume_or_start(p["customer"], p["environment"], p["operation"],
-                                                     self._started_by(), details=_clean(p["details"] or {}),
-                                                     dry_run=self.check)
-        if resumed and p["details"] and not self.check:
-            _before, record, _changed, _keys = self.store.update(record["execution_id"],
-                                                                 {"details": _clean(p["details"])})
+                                                     self._started_by(), details=start_details, dry_run=self.check)
+        details = dict(_clean(p["details"] or {}), **({"controller": p["controller"]} if p["controller"] else {}))
+        if resumed and details and not self.check:
+            _before, record, _changed, _keys = self.store.update(record["execution_id"], {"details": details})
         self.result["resumed"] = resumed
         self._finish_result({} if not resumed else record, record, True)
 
@@ -457,6 +472,25 @@ class Runner:
         self.result.update(changed=created, store_created=created)
 
 
+def controller_alive(record, controller):
+    """Whether the controller recorded on ``record`` (host:pid) may still be running it."""
+    if record.get("status") == "interrupted":
+        return False
+    recorded = (record.get("details") or {}).get("controller")
+    if not recorded or not controller or recorded == controller:
+        return False
+    host, _sep, pid = recorded.rpartition(":")
+    if host != controller.rpartition(":")[0]:
+        return True  # another controller host: it cannot be checked from here, so it is presumed alive
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def main():
     argument_spec = dict(
         action=dict(type="str", required=True, choices=["start", "resume_or_start", "resume", "update",
@@ -466,6 +500,7 @@ def main():
         environment=dict(type="str", aliases=["env"]),
         operation=dict(type="str", choices=list(ex.OPERATIONS)),
         started_by=dict(type="str"),
+        controller=dict(type="str"),
         details=dict(type="dict"),
         status=dict(type="str", choices=list(ex.STATUSES)),
         phase=dict(type="dict", options=dict(name=dict(type="str", required=True), **STEP_OPTIONS)),

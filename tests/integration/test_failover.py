@@ -1,6 +1,7 @@
 """failover.yml and drill.yml against the sandbox, asserting on DRS and EC2 state through boto3."""
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -69,6 +70,11 @@ def seeded(sandbox, tmp_path):
     return tmp_path
 
 
+def _records(store):
+    """Execution records of the file store (one JSON file per execution)."""
+    return [json.loads(p.read_text()) for p in sorted((store / "executions").glob("*.json"))]
+
+
 def run(sandbox, playbook, store, *extra, check=False):
     args = [f"playbooks/{playbook}", "-e", f"execution_store_path={store}", *COMMON, *extra]
     if check:
@@ -106,9 +112,34 @@ def server_jobs(all_jobs):
     return counts
 
 
+def _queue_for_topic(sandbox, topic_name):
+    sns, sqs = sandbox.client("sns"), sandbox.client("sqs")
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":" + topic_name))
+    queue_url = sqs.create_queue(QueueName=f"{topic_name}-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    return queue_url
+
+
+def _drain(sandbox, queue_url):
+    sqs, bodies = sandbox.client("sqs"), []
+    while True:
+        response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        messages = response.get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(json.loads(json.loads(message["Body"])["Message"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
 def test_failover_recovers_one_customer_into_its_targets_in_wave_order(sandbox, seeded):
+    rc, out, err = sandbox.run_ansible(["playbooks/setup_hub.yml"])
+    assert rc == 0, out[-3000:] + err[-2000:]
+    queue_url = _queue_for_topic(sandbox, "enterprise-dr-acme")
     targets_before = instances_by_name(sandbox, DR)
-    rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme")
+    rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme", "-e", "execution_store=dynamodb",
+                       "-e", "notify=true", "-e", "awx_user_name=jane")
     assert rc == 0, out[-4000:] + err[-2000:]
 
     servers = servers_by_hostname(sandbox)
@@ -135,12 +166,65 @@ def test_failover_recovers_one_customer_into_its_targets_in_wave_order(sandbox, 
     # Wave order: every job of wave 1 was created before any job of wave 2; one job per server at most.
     by_server = server_jobs(jobs(sandbox))
     wave1 = [by_server[servers["acme-prod-db01"]["sourceServerID"]][0]["creationDateTime"]]
-    wave2 = [by_server[servers[h]["sourceServerID"]][0]["creationDateTime"] for h in ("acme-prod-app01", "acme-prod-app02")]
+    wave2 = [by_server[servers[h]["sourceServerID"]][0]["creationDateTime"]
+             for h in ("acme-prod-app01", "acme-prod-app02")]
     assert max(wave1) < min(wave2)
     assert all(len(v) == 1 for v in by_server.values())
-    # A second run of the same command changes nothing and starts no job.
+
+    # The execution record in the hub's DynamoDB table, field by field.
+    dynamodb = sandbox.client("dynamodb")
+    items = dynamodb.scan(TableName="enterprise-dr-executions")["Items"]
+    [header] = [i for i in items if i["record_key"]["S"] == "record"]
+    record = json.loads(header["body"]["S"])
+    eid = record["execution_id"]
+    assert eid in out
+    assert (record["customer"], record["operation"], record["status"], record["started_by"]) == (
+        "acme", "failover", "succeeded", "jane")
+    assert record["ended_at"] and record["started_at"] < record["ended_at"]
+    for phase in ("PREFLIGHT", "INSTANTIATE", "ACTIVATE", "CLEANUP"):
+        assert record["phases"][phase]["status"] == "succeeded", phase
+    for phase in ("INSTANTIATE", "ACTIVATE", "CLEANUP"):
+        for wave in (1, 2):
+            entry = record["waves"][f"{phase}/{wave}"]
+            assert entry["status"] == "succeeded" and entry["started_at"] and entry["ended_at"]
+    assert [a["gate"] for a in record["approvals"]][:2] == ["before-activate", "before-cleanup"]
+    assert all(a["decision"] == "approve" and a["mode"] == "automatic" for a in record["approvals"])
+    resources = {json.loads(i["body"]["S"])["name"]: json.loads(i["body"]["S"]) for i in items
+                 if i["execution_id"]["S"] == eid and i["record_key"]["S"].startswith("resource#")}
+    assert set(resources) == set(ACME)
+    for hostname in ACME:
+        entry, target = resources[hostname], targets_before[hostname]
+        assert entry["before"]["source_instance_id"] == sources[hostname]["InstanceId"]
+        assert entry["before"]["source_private_ip"] == sources[hostname]["PrivateIpAddress"]
+        assert entry["before"]["target_instance_id"] == target["InstanceId"]
+        assert entry["before"]["target_private_ip"] == target["PrivateIpAddress"]
+        assert entry["before"]["staging_account_id"] == ACCOUNT
+        recovered = recovery[servers[hostname]["sourceServerID"]]
+        assert entry["after"]["recovery_instance_id"] == recovered["recoveryInstanceID"]
+        assert entry["job_ids"] == [by_server[servers[hostname]["sourceServerID"]][0]["jobID"]]
+        assert entry["recovery_seconds"] >= 0
+    # Notifications, in order: started, one wave_completed per phase and wave, completed.
+    events = [(m["event"], m.get("phase"), m.get("wave")) for m in _drain(sandbox, queue_url)]
+    assert events[0][0] == "started" and events[-1][0] == "completed"
+    waves_done = [(phase, wave) for event, phase, wave in events if event == "wave_completed"]
+    assert waves_done[:6] == [("INSTANTIATE", 1), ("INSTANTIATE", 2), ("ACTIVATE", 1), ("ACTIVATE", 2),
+                              ("CLEANUP", 1), ("CLEANUP", 2)]
+    # Metrics exist for the run.
+    names = {m["MetricName"] for m in sandbox.client("cloudwatch").list_metrics(Namespace="EnterpriseDR")["Metrics"]}
+    assert {"RunDuration", "PhaseDuration", "WaveDuration"} <= names
+    # status.yml: machine-readable JSON with every field.
+    status_file = seeded / "status.json"
+    rc, out, err = sandbox.run_ansible(["playbooks/status.yml", "-e", "customer=acme",
+                                        "-e", f"status_file={status_file}"])
+    assert rc == 0, out[-3000:]
+    status = json.loads(status_file.read_text())
+    assert status["execution_id"] == eid and status["status"] == "succeeded"
+    assert sorted(status["completed_resources"]) == sorted(ACME) and status["failed_resources"] == []
+
+    # A second run of the same command starts no job: nothing is launched twice.
     before = len(jobs(sandbox))
     rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme")
+    assert rc == 0, out[-4000:] + err[-2000:]
     assert len(jobs(sandbox)) == before
 
 
@@ -159,6 +243,12 @@ def test_drill_cleans_up_even_when_a_launch_fails(sandbox, seeded):
     sandbox.drs_settings(launch_failures=["globex-prod-web02"])
     rc, out, err = run(sandbox, "drill.yml", seeded, "-e", "customer=globex", "-e", "failure_policy=continue")
     assert rc != 0  # a server failed; the run says so
+    [record] = _records(seeded)
+    failed = json.loads((seeded / "resources" / (record["execution_id"] + ".json")).read_text())
+    failed = failed.values() if isinstance(failed, dict) else failed
+    web02 = [r for r in failed if r.get("name") == "globex-prod-web02"]
+    assert web02 and web02[0]["status"] == "failed" and web02[0]["error"]
+    assert any("globex-prod-web02" in e["message"] for e in record["errors"])
     drs = sandbox.client("drs", ACCOUNT, DR)
     assert drs.describe_recovery_instances(filters={})["items"] == []
     targets = instances_by_name(sandbox, DR)
@@ -186,12 +276,25 @@ def test_interrupted_failover_resumes_without_launching_twice(sandbox, seeded):
     while time.time() < deadline and app not in server_jobs(jobs(sandbox)):
         time.sleep(0.5)
     assert app in server_jobs(jobs(sandbox)), "wave 2 never started"
-    process.send_signal(signal.SIGKILL)
+    # A second failover of the same customer while the first one runs is refused, naming the first.
+    [first] = _records(seeded)
+    rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme")
+    assert rc != 0 and first["execution_id"] in out, out[-3000:]
+    os.killpg(process.pid, signal.SIGKILL)  # the whole controller is lost, its workers too
     process.wait()
+    # The record shows the unfinished run: wave 1 done, wave 2 of INSTANTIATE still running.
+    [interrupted] = _records(seeded)
+    assert interrupted["status"] in ("running", "interrupted")
+    assert interrupted["waves"]["INSTANTIATE/1"]["status"] == "succeeded"
+    assert interrupted["waves"]["INSTANTIATE/2"]["status"] == "running"
     sandbox.drs_settings(time_scale=0.2)
     rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme")
     assert rc == 0, out[-4000:] + err[-2000:]
     assert "(resumed)" in out
+    # The resume completed the same record.
+    [resumed] = _records(seeded)
+    assert resumed["execution_id"] == interrupted["execution_id"] and resumed["status"] == "succeeded"
+    assert resumed["resumptions"] and resumed["waves"]["CLEANUP/2"]["status"] == "succeeded"
     by_server = server_jobs(jobs(sandbox))
     assert all(len(v) == 1 for v in by_server.values()), {k: [j["jobID"] for j in v] for k, v in by_server.items()}
     recovery = sandbox.client("drs", ACCOUNT, DR).describe_recovery_instances(filters={})["items"]
@@ -221,12 +324,6 @@ def test_required_approval_without_a_terminal_refuses_up_front(sandbox, seeded):
     assert rc != 0
     assert "approval_mode=record" in out
     assert [r for r in sandbox.mutating_requests() if r["service"] != "sts"] == []
-
-
-def _record(store):
-    files = [p for p in store.rglob("*.json") if "lock" not in p.name]
-    records = [json.loads(p.read_text()) for p in files]
-    return [r for r in records if isinstance(r, dict) and r.get("execution_id")]
 
 
 def test_gate_timeout_and_cancel_stop_cleanly_before_activate(sandbox, seeded):

@@ -200,3 +200,24 @@ def test_info_latest_and_history(store_args, capsys):
     assert history["history"]["success_rate"] == round(2 / 3, 4)
     missing = run(execution_record_info, dict(store_args, execution_id="edr-none-1"), capsys)
     assert missing["failed"] and "edr-none-1" in missing["msg"]
+
+
+def test_controller_alive_tells_a_concurrent_run_from_an_interrupted_one():
+    import os
+    import socket
+
+    from ansible_collections.enterprise_dr.orchestration.plugins.modules.execution_record import controller_alive
+
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    other_live = f"{socket.gethostname()}:{os.getppid()}"
+    dead = f"{socket.gethostname()}:999999999"
+
+    def record(controller, status="running"):
+        return {"status": status, "details": {"controller": controller}}
+
+    assert controller_alive(record(other_live), me) is True  # still running here: concurrent
+    assert controller_alive(record(dead), me) is False  # the process is gone: resume
+    assert controller_alive(record(other_live, status="interrupted"), me) is False
+    assert controller_alive(record("elsewhere:1"), me) is True  # another host: presumed alive
+    assert controller_alive(record(me), me) is False  # the same controller
+    assert controller_alive({"status": "running", "details": {}}, me) is False  # nothing recorded
