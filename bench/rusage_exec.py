@@ -1,0 +1,44 @@
+"""Run one command and write its wall time and its process tree's CPU time and peak memory as JSON.
+
+A fresh process whose only children are the command's, so ``RUSAGE_CHILDREN`` measures that command alone:
+
+    python -m bench.rusage_exec OUT.json TIMEOUT -- ansible-playbook ...
+"""
+
+import json
+import resource
+import subprocess
+import sys
+import time
+
+
+def main(argv):
+    out_file, timeout = argv[0], float(argv[1])
+    command = argv[argv.index("--") + 1:]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.time()
+    timed_out = False
+    try:
+        returncode = subprocess.run(command, timeout=timeout, check=False).returncode
+    except subprocess.TimeoutExpired:
+        returncode, timed_out = -9, True
+    ended = time.time()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(out_file, "w", encoding="utf-8") as handle:
+        json.dump({
+            "returncode": returncode,
+            "timed_out": timed_out,
+            "started": started,
+            "ended": ended,
+            "wall_seconds": round(ended - started, 3),
+            "cpu_user_seconds": round(after.ru_utime - before.ru_utime, 3),
+            "cpu_system_seconds": round(after.ru_stime - before.ru_stime, 3),
+            "cpu_seconds": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 3),
+            # Linux reports ru_maxrss in KiB: the largest resident set of any one process of the tree.
+            "peak_rss_mib": round(after.ru_maxrss / 1024, 1),
+        }, handle)
+    return 0 if returncode == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
