@@ -150,6 +150,11 @@ servers:
     failback_source_server_id: {description: The FAILBACK source server, when it exists., type: str}
     failback_replication_state: {description: Its replication state., type: str}
     original_instance_id: {description: The original instance., type: str}
+    original_region: {description: The original region., type: str}
+    original_account_id: {description: The original instance's account., type: str}
+    original_private_ip: {description: The original instance's private IP recorded by the failover's CLEANUP., type: str}
+    original_state: {description: The original instance's EC2 state (when O(require_original_instance))., type: str}
+    resource: {description: The forward source server's ARN (the execution record's resource key)., type: str}
     staging_account_id: {description: The failover's staging account., type: str}
 """
 
@@ -275,6 +280,12 @@ def main():
                 failback_replication_state=replication_state(failback) if failback else None,
                 original_instance_id=pair.get("original_instance_id"),
                 original_region=pair.get("original_region"),
+                original_account_id=pair.get("original_account_id"),
+                original_private_ip=pair.get("original_private_ip"),
+                original_state=((original or {}).get("State") or {}).get("Name"),
+                resource=pair.get("resource") or (pair.get("forward") or {}).get("arn"),
+                account_id=pair.get("account_id"),
+                region=pair.get("region"),
                 staging_account_id=pair.get("staging_account_id"),
             ))
     except AccountAccessError as e:
