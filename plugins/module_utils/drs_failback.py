@@ -507,7 +507,7 @@ class FailbackView:
 
 
 # Paired with the ``servers`` and ``failover_resources`` options documented in each failback module.
-FAILBACK_SERVERS_ARGUMENT_SPEC = dict(
+FAILBACK_SERVERS_SPEC = dict(
     servers=dict(
         type="list",
         elements="dict",

@@ -49,7 +49,8 @@ options:
     choices: [dr_side, failback_servers]
     required: true
   dr_instances:
-    description: With O(step=dr_side), C(stopped) keeps the DR instances as launch-into targets; C(terminated) removes them.
+    description:
+      - With O(step=dr_side), C(stopped) keeps the DR instances as launch-into targets; C(terminated) removes them.
     type: str
     choices: [stopped, terminated]
     default: stopped
@@ -114,7 +115,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET_VALUE
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import DRSError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import FAILBACK
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import FAILBACK_SERVERS_ARGUMENT_SPEC
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import FAILBACK_SERVERS_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import FailbackView
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import aws_instance_id
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import build_pairs
@@ -183,7 +184,7 @@ def delete_record(drs, ri_id):
 
 def main():
     argument_spec = dict(
-        **FAILBACK_SERVERS_ARGUMENT_SPEC,
+        **FAILBACK_SERVERS_SPEC,
         step=dict(type="str", choices=["dr_side", "failback_servers"], required=True),
         dr_instances=dict(type="str", choices=["stopped", "terminated"], default="stopped"),
         **SCOPE_ARGUMENT_SPEC,

@@ -6,12 +6,12 @@
 DOCUMENTATION = r"""
 ---
 module: drs_failback_readiness
-short_description: Check the prerequisites of DRS reverse replication and failback, per server, without changing anything
+short_description: Check the prerequisites of DRS reverse replication and failback per server, changing nothing
 version_added: 0.1.0
 description:
-  - Read-only: a dry run of a failback. For each failed-over server it reports every prerequisite as passed or
+  - "Read-only, a dry run of a failback: for each failed-over server it reports every prerequisite as passed or
     failed, with the fix for each failure. C(critical) failures block reverse replication or failback;
-    C(warning) ones are reported only.
+    C(warning) ones are reported only."
   - "Checks: C(failover_record) (the failover's record names the staging account and the original instance);
     C(recovery_instance_running) (the DR recovery instance exists and runs); C(private_ip) (it has the private
     IP the failover recorded); C(security_groups) (its security groups allow outbound TCP 1500 and 443);
@@ -81,7 +81,8 @@ options:
     type: int
     default: 60
   instance_profile_severity:
-    description: C(critical) blocks on the instance profile check, C(warning) only reports it, C(skip) leaves it out.
+    description:
+      - C(critical) blocks on the instance profile check, C(warning) only reports it, C(skip) leaves it out.
     type: str
     choices: [critical, warning, skip]
     default: warning
@@ -152,7 +153,7 @@ servers:
     original_instance_id: {description: The original instance., type: str}
     original_region: {description: The original region., type: str}
     original_account_id: {description: The original instance's account., type: str}
-    original_private_ip: {description: The original instance's private IP recorded by the failover's CLEANUP., type: str}
+    original_private_ip: {description: The original private IP the failover's CLEANUP recorded., type: str}
     original_state: {description: The original instance's EC2 state (when O(require_original_instance))., type: str}
     resource: {description: The forward source server's ARN (the execution record's resource key)., type: str}
     staging_account_id: {description: The failover's staging account., type: str}
@@ -166,7 +167,7 @@ except ImportError:
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import FAILBACK_SERVERS_ARGUMENT_SPEC
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import FAILBACK_SERVERS_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import FailbackView
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import assess
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import build_pairs
@@ -197,7 +198,7 @@ def read_ec2(factory, groups, with_groups=True):
 
 def main():
     argument_spec = dict(
-        **FAILBACK_SERVERS_ARGUMENT_SPEC,
+        **FAILBACK_SERVERS_SPEC,
         stage=dict(type="str", choices=["reverse_replication", "failback"], default="failback"),
         lag_threshold_seconds=dict(type="int", default=60),
         instance_profile_severity=dict(type="str", choices=["critical", "warning", "skip"], default="warning"),
@@ -299,8 +300,9 @@ def main():
     result = {"changed": False, "passed": not failures, "failures": failures, "warnings_found": warnings_found,
               "servers": rows}
     if failures and params["fail_on_blocking"]:
-        module.fail_json(msg=f"{len([r for r in rows if not r['passed']])} server(s) are not ready to fail back, nothing "
-                             f"was changed: " + " | ".join(failures), **result)
+        blocked = len([r for r in rows if not r["passed"]])
+        module.fail_json(msg=f"{blocked} server(s) are not ready to fail back, nothing was changed: "
+                             + " | ".join(failures), **result)
     module.exit_json(**result)
 
 

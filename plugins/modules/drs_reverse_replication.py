@@ -71,7 +71,8 @@ options:
         type: str
   failover_resources:
     description:
-      - The resource entries of the failover's execution record (RV(enterprise_dr.orchestration.execution_record_info#module:execution.resources)).
+      - The resource entries of the failover's execution record (C(execution.resources) of
+        M(enterprise_dr.orchestration.execution_record_info)).
         Their C(before) holds the staging account, the original instance and the DR instance of each server.
     type: list
     elements: dict
@@ -167,7 +168,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_c
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import DRSError
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import FAILBACK_SERVERS_ARGUMENT_SPEC
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import FAILBACK_SERVERS_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import FAILOVER
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import FailbackView
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import aws_instance_id
@@ -222,7 +223,7 @@ def plan(pair, mode):
 
 def main():
     argument_spec = dict(
-        **FAILBACK_SERVERS_ARGUMENT_SPEC,
+        **FAILBACK_SERVERS_SPEC,
         direction=dict(type="str", choices=["failback", "reprotect"], default="failback"),
         lag_threshold_seconds=dict(type="int", default=60),
         agent_ready_timeout=dict(type="int", default=600),
@@ -241,7 +242,8 @@ def main():
         unknown = [label(p) for p in pairs if not p.get("staging_account_id") or not p.get("original_region")]
         if unknown:
             module.fail_json(msg=(
-                f"Cannot determine the staging account (or original region) the failover used for {', '.join(unknown)}; "
+                f"Cannot determine the staging account (or original region) the failover used for "
+                f"{', '.join(unknown)}; "
                 "nothing was changed. Fix: pass the failover's execution record resources (failover_resources) "
                 "or staging_account_id per server; reverse replication must use the failover's staging account."))
         view = FailbackView(factory, run_concurrently)
