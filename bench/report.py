@@ -86,6 +86,9 @@ def render_markdown(results):
             f"| failover: peak memory (largest process, ru_maxrss) | {_fmt(f['peak_rss_mib'], ' MiB')} | |",
             f"| failover: DRS calls | {_ops(f['drs_calls'], 12)} | |",
         ]
+        if f.get("timed_out_after_seconds"):
+            lines.append(f"| failover: STOPPED by the --timeout after {_fmt(f['timed_out_after_seconds'], ' s')} | "
+                         f"figures cover the waves that ran | |")
         bd = f.get("time_breakdown", {})
         for category, seconds in bd.get("categories", {}).items():
             lines.append(f"| failover time: {category} | {_fmt(seconds, ' s')} | |")

@@ -41,6 +41,7 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_play_start(self, play):
         now = time.time()
         self._close_current(now)
+        self._dump(now)
         self._plays.append({"name": play.get_name(), "start": now})
 
     def _task_start(self, task, handler=False):
@@ -86,7 +87,12 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_stats(self, stats):
         now = time.time()
         self._close_current(now)
+        self._dump(now, complete=True)
+
+    def _dump(self, now, complete=False):
+        # Written at every play start too, so a run stopped by a timeout still leaves its timings.
         if not self._file:
             return
         with open(self._file, "w", encoding="utf-8") as handle:
-            json.dump({"started": self._started, "ended": now, "plays": self._plays, "tasks": self._tasks}, handle)
+            json.dump({"started": self._started, "ended": now, "complete": complete, "plays": self._plays,
+                       "tasks": self._tasks}, handle)
