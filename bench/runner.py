@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -462,9 +463,15 @@ class Bench:
         return figures
 
 
+def _interrupted(*_args):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     bench = Bench(args)
+    # SIGTERM (timeout(1), CI cancel) unwinds like Ctrl-C, so the sandbox is always stopped.
+    signal.signal(signal.SIGTERM, _interrupted)
     try:
         return bench.run()
     except KeyboardInterrupt:

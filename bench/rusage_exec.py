@@ -6,22 +6,41 @@ A fresh process whose only children are the command's, so ``RUSAGE_CHILDREN`` me
 """
 
 import json
+import os
 import resource
+import signal
 import subprocess
 import sys
 import time
 
 
+def _stop(process):
+    for sig, wait in ((signal.SIGINT, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=wait)
+            return
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            continue
+
+
 def main(argv):
+    signal.signal(signal.SIGTERM, _interrupted)
     out_file, timeout = argv[0], float(argv[1])
     command = argv[argv.index("--") + 1:]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
     timed_out = False
+    # Its own process group, so a timeout or an interrupt stops ansible's workers too.
+    process = subprocess.Popen(command, start_new_session=True)
     try:
-        returncode = subprocess.run(command, timeout=timeout, check=False).returncode
+        returncode = process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         returncode, timed_out = -9, True
+        _stop(process)
+    except BaseException:
+        _stop(process)
+        raise
     ended = time.time()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(out_file, "w", encoding="utf-8") as handle:
@@ -38,6 +57,10 @@ def main(argv):
             "peak_rss_mib": round(after.ru_maxrss / 1024, 1),
         }, handle)
     return 0 if returncode == 0 else 1
+
+
+def _interrupted(*_args):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
