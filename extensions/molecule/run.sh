@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the lifecycle Molecule scenarios against a local AWS sandbox started for the occasion on a free loopback
-# port, and always stops it. Each scenario reseeds it with extensions/molecule/shared/estate.yml in its prepare step.
+# port, and always stops it. Each scenario reseeds it with extensions/molecule/shared/vars/estate.yml in its prepare step.
 #   extensions/molecule/run.sh                       # molecule test --all
 #   extensions/molecule/run.sh test -s instantiate   # any molecule command line
 set -euo pipefail
