@@ -294,6 +294,7 @@ def assess(pair, facts, stage="failback", lag_threshold=DEFAULT_LAG_THRESHOLD, p
     missing = egress_missing_ports(facts.get("security_groups") or []) if instance is not None else list(
         REPLICATION_PORTS)
     group_ids = [g["GroupId"] for g in facts.get("security_groups") or []]
+    example_group = group_ids[0] if group_ids else "<sg>"
     checks["security_groups"] = _check(
         not missing, SEVERITY_CRITICAL,
         f"security groups {', '.join(group_ids) or 'none'} allow outbound TCP "
@@ -302,9 +303,8 @@ def assess(pair, facts, stage="failback", lag_threshold=DEFAULT_LAG_THRESHOLD, p
         f"{', '.join(str(p) for p in missing)}",
         "add egress rules for TCP " + ", ".join(str(p) for p in missing) + " (replication to the staging area on "
         f"1500, the DRS endpoint of {pair.get('original_region')} on 443) to a security group of the recovery "
-        "instance, e.g. aws ec2 authorize-security-group-egress --group-id " + (group_ids[0] if group_ids else
-                                                                               "<sg>") + " --protocol tcp --port 1500 "
-        "--cidr <staging subnet CIDR>")
+        "instance, e.g. aws ec2 authorize-security-group-egress --group-id " + example_group
+        + " --protocol tcp --port 1500 --cidr <staging subnet CIDR>")
 
     profile = facts.get("profile")
     if profile is None:

@@ -37,7 +37,7 @@ options:
       source_region: {description: The original region when the record does not name it., type: str}
       target_instance_id: {description: The DR instance when the record does not name it., type: str}
       expected_private_ip: {description: Not used here., type: str}
-      staging_account_id: {description: The staging account, overriding the record's., type: str}
+      staging_account_id: {description: "The staging account, overriding the record's.", type: str}
   failover_resources:
     description: The resource entries of the failover's execution record.
     type: list
@@ -62,7 +62,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
 author:
-  - enterprise_dr maintainers
+  - Enterprise DR maintainers (@enterprise_dr)
 """
 
 EXAMPLES = r"""
@@ -90,7 +90,7 @@ servers:
   contains:
     source_server_id: {description: The forward source server., type: str}
     hostname: {description: The hostname., type: str}
-    actions: {description: What was (or in check mode would be) done, in order., type: list, elements: str}
+    actions: {description: "What was (or in check mode would be) done, in order.", type: list, elements: str}
     failback_source_server_id: {description: The FAILBACK source server., type: str}
     dr_instance_id: {description: The DR instance., type: str}
     changed: {description: Whether anything changed for this server., type: bool}

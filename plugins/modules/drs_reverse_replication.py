@@ -103,7 +103,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
 author:
-  - enterprise_dr maintainers
+  - Enterprise DR maintainers (@enterprise_dr)
 """
 
 EXAMPLES = r"""
@@ -144,7 +144,7 @@ servers:
     attempts: {description: ReverseReplication calls made (agent-not-ready conflicts retried)., type: int}
     ready: {description: Whether the reversed replication is CONTINUOUS with lag under the threshold., type: bool}
     changed: {description: Whether this server changed (or would in check mode)., type: bool}
-    error: {description: Why this server failed, with the fix., type: str}
+    error: {description: "Why this server failed, with the fix.", type: str}
 record_entries:
   description: Execution record entries (with O(record_phase)).
   returned: when O(record_phase) is set
@@ -293,8 +293,8 @@ def main():
             view.refresh({item["reversed_key"] for item in plans} | {item["ri_key"] for item in plans})
             for item in plans:
                 view.attach(item["pair"])
-                item.update({k: v for k, v in plan(item["pair"], mode).items() if k in ("reversed",
-                                                                                      "recovery_instance")})
+                item.update({k: v for k, v in plan(item["pair"], mode).items()
+                             if k in ("reversed", "recovery_instance")})
 
         def all_ready():
             refresh()

@@ -112,7 +112,7 @@ def test_assess_passes_when_every_prerequisite_holds():
     ({"instance": {"InstanceId": "i-dr", "State": {"Name": "running"}, "PrivateIpAddress": "10.20.1.99"}},
      "private_ip"),
     ({"security_groups": [{"GroupId": "sg-1", "IpPermissionsEgress": [{"IpProtocol": "tcp", "FromPort": 443,
-                                                                        "ToPort": 443}]}]}, "security_groups"),
+                                                                       "ToPort": 443}]}]}, "security_groups"),
     ({"reversed": server("s-b", instance="i-dr", state="INITIAL_SYNC")}, "failback_replication"),
     ({"reversed": None}, "failback_replication"),
     ({"origin_initialized": False}, "drs_initialized"),
