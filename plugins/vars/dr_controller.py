@@ -9,8 +9,8 @@ short_description: Tell plays whether the controller has an interactive terminal
 description:
   - Sets C(dr_controller_interactive) to true when C(ansible-playbook) runs with a terminal on standard input.
   - Sets C(dr_controller_host) and C(dr_controller_pid), the host and process ID of C(ansible-playbook), so a
-    second controller cannot drive a run that is still running (M(enterprise_dr.orchestration.execution_record)
-    O(controller) option).
+    second controller cannot drive a run that is still running (the
+    O(enterprise_dr.orchestration.execution_record#module:controller) option).
   - Approval gates use it to refuse the interactive mode up front when nobody can answer (cron, CI, schedulers),
     because C(ansible.builtin.pause) does not wait in that case and would return an empty answer.
   - Plugins running in Ansible's worker processes cannot see the controller's terminal (their standard
