@@ -10,11 +10,8 @@ PY="$ROOT/.venv/bin/python"
 export PATH="$ROOT/.venv/bin:$PATH"
 SANDBOX_STATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/edr-molecule.XXXXXX")
 export SANDBOX_STATE_DIR
-stop_sandbox() {
-    "$PY" -m sandbox stop >/dev/null 2>&1 || true
-    rm -rf "$SANDBOX_STATE_DIR"
-}
-trap stop_sandbox EXIT
+# Stop the sandbox and remove its state on any exit.
+trap '"$PY" -m sandbox stop >/dev/null 2>&1 || true; rm -rf "$SANDBOX_STATE_DIR"' EXIT
 "$PY" -m sandbox start >/dev/null
 # shellcheck disable=SC1091
 source "$SANDBOX_STATE_DIR/env.sh"
