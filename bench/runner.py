@@ -256,7 +256,7 @@ class Bench:
         for attempt in range(self.args.repeat):
             self.sandbox.clear_requests()
             usage = self.measured(f"inventory_cold_{attempt}", ["ansible-inventory", "-i", cached, "--list",
-                                                                  "--flush-cache"], env)
+                                                                "--flush-cache"], env)
             if usage["returncode"]:
                 raise RuntimeError(f"ansible-inventory failed:\n{self.tail(f'inventory_cold_{attempt}')}")
             cold.append(usage)
@@ -410,7 +410,7 @@ class Bench:
             "drs_job_seconds": round(drs_seconds, 2),
             "orchestration_overhead_seconds": round(usage["wall_seconds"] - drs_seconds, 2),
             "instantiate_seconds": round(recover_tasks[-1]["end"] - timing["started"], 2) if recover_tasks else None,
-            "waves_detail": {str(k): {kk: vv for kk, vv in v.items()} for k, v in waves.items()},
+            "waves_detail": {str(k): dict(v.items()) for k, v in waves.items()},
             "transitions": analysis.transitions(waves, recover_tasks, configure_tasks),
             "drs_calls_per_wave": analysis.drs_calls_per_wave(
                 requests, recover_tasks, sorted(waves), poll_interval,
