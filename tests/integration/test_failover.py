@@ -336,11 +336,11 @@ def test_gate_timeout_and_cancel_stop_cleanly_before_activate(sandbox, seeded):
     assert all(sources[h]["State"]["Name"] == "running" for h in ACME)  # CLEANUP never ran
     # The execution is resumable; cancel it at the gate in advance, and the re-run stops cleanly again.
     execution_id = out.split("execution ")[1].split()[0].strip(",.()")
-    rc2, out2, _ = sandbox.run_ansible(["playbooks/approve.yml", "-e", f"execution_id={execution_id}",
-                                        "-e", "decision=cancel", "-e", "execution_store=file",
-                                        "-e", f"execution_store_path={seeded}", "-e", "gate=before-activate"])
+    rc2, out2, _err2 = sandbox.run_ansible(["playbooks/approve.yml", "-e", f"execution_id={execution_id}",
+                                            "-e", "decision=cancel", "-e", "execution_store=file",
+                                            "-e", f"execution_store_path={seeded}", "-e", "gate=before-activate"])
     assert rc2 == 0, out2[-3000:]
-    rc3, out3, _ = run(sandbox, "failover.yml", seeded, "-e", "customer=acme", "-e", "approval_mode=record",
-                       "-e", "gate_timeout_minutes=0.1")
+    rc3, out3, _err3 = run(sandbox, "failover.yml", seeded, "-e", "customer=acme", "-e", "approval_mode=record",
+                           "-e", "gate_timeout_minutes=0.1")
     assert rc3 != 0 and "cancelled by" in out3
     assert all(instances_by_name(sandbox, PRIMARY)[h]["State"]["Name"] == "running" for h in ACME)
