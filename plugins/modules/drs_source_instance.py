@@ -129,6 +129,10 @@ def desired_change(instance, state, wanted_tags):
         if current_state not in GONE:
             actions.append("terminate")
         return before, after, actions
+    retired_already = current_state in ("stopping", "stopped") and tags.get(TAG_FAILBACK_TARGET) == "true"
+    if retired_already and tags.get(TAG_FAILBACK_EXECUTION):
+        # Retired by an earlier run: keep the ID of the execution that actually retired it (failback reads it).
+        wanted_tags = {k: v for k, v in wanted_tags.items() if k != TAG_FAILBACK_EXECUTION}
     missing = {k: v for k, v in wanted_tags.items() if tags.get(k) != v}
     after_state = current_state
     if current_state in ("pending", "running"):

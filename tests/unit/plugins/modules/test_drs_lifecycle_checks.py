@@ -56,3 +56,13 @@ def test_source_instance_stop_and_tag_then_idempotent():
 def test_source_instance_terminate_is_idempotent():
     assert desired_change(instance(), "terminated", {})[2] == ["terminate"]
     assert desired_change(instance(state="terminated"), "terminated", {})[2] == []
+
+
+def test_source_instance_keeps_the_execution_that_retired_it():
+    retired = instance(state="stopped", tags={"dr:failback-target": "true", "dr:failback-execution-id": "edr-1"})
+    wanted = {"dr:failback-target": "true", "dr:failback-execution-id": "edr-2"}
+    assert desired_change(retired, "stopped", wanted)[2] == []
+    # A running instance retired again (a later failover after a failback) records the new execution.
+    running = instance(state="running", tags={"dr:failback-target": "true", "dr:failback-execution-id": "edr-1"})
+    _before, after, actions = desired_change(running, "stopped", wanted)
+    assert actions == ["stop", "tag"] and after["tags"]["dr:failback-execution-id"] == "edr-2"
