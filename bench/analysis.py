@@ -23,6 +23,8 @@ def call_counts(requests):
     by_operation = Counter(f"{r['service']}:{r['operation']}" for r in requests)
     return {
         "total": len(requests),
+        # Time the sandbox spent answering (its own CPU on the same machine, not the controller's).
+        "sandbox_service_seconds": round(sum(r.get("duration_ms") or 0 for r in requests) / 1000, 2),
         "mutating": sum(1 for r in requests if r.get("mutating")),
         "by_service": dict(by_service.most_common()),
         "by_operation": dict(by_operation.most_common()),

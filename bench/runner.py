@@ -443,6 +443,8 @@ class Bench:
                    "drs_settings": dict(bench_estate.MODELLED_DRS),
                    "poll_interval_seconds": args.poll_interval,
                    "scale": "1 emulated second = 1 minute of the real service (time_scale 1; 60 gives real minutes)"}
+        # Kept in the results as each run finishes, so a later failure or timeout does not lose the first.
+        self.results["phases"]["rto"] = figures
         for label, customer in (("launch_into", bench_estate.RTO_LAUNCH_INTO_CUSTOMER),
                                 ("new_instance", bench_estate.RTO_NEW_INSTANCE_CUSTOMER)):
             servers = {s["source_server_id"]: s for s in self.seeded["servers"].values()
