@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - ansible.builtin.vars_plugin_staging
 """
 
+import multiprocessing
 import os
 import socket
 import sys
@@ -34,9 +35,23 @@ import sys
 from ansible.plugins.vars import BaseVarsPlugin
 
 
+def _controller_pid():
+    """The ansible-playbook process: this one, or the parent when Ansible evaluates vars in a forked worker."""
+    parent = multiprocessing.parent_process()
+    return parent.pid if parent is not None else os.getpid()
+
+
 def _stdin_is_terminal():
+    pid = _controller_pid()
     try:
-        return os.isatty(sys.stdin.fileno())
+        if pid == os.getpid():
+            return os.isatty(sys.stdin.fileno())
+        # A worker's own standard input is /dev/null: look at the controller's.
+        fd = os.open(f"/proc/{pid}/fd/0", os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            return os.isatty(fd)
+        finally:
+            os.close(fd)
     except (AttributeError, ValueError, OSError):
         return False
 
@@ -48,5 +63,5 @@ class VarsModule(BaseVarsPlugin):
         return {
             "dr_controller_interactive": _stdin_is_terminal(),
             "dr_controller_host": socket.gethostname(),
-            "dr_controller_pid": os.getpid(),
+            "dr_controller_pid": _controller_pid(),
         }
