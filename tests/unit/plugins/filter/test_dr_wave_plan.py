@@ -84,3 +84,11 @@ def test_dr_drs_servers_source_side_lists_original_instances():
     assert dr_drs_servers(hosts, side="source") == [
         {"instance_id": "i-src", "account_id": "210987654321", "region": "us-east-1", "hostname": "web01"}]
     assert dr_drs_servers(hosts, side="source", region="us-east-2")[0]["region"] == "us-east-2"
+
+
+def test_dr_host_facts_keeps_only_the_hosts_own_dr_variables():
+    from ansible_collections.enterprise_dr.orchestration.plugins.filter.dr_host_facts import dr_host_facts
+
+    host = {"inventory_hostname": "web01", "dr_wave": 1, "dr_target": {"instance_id": "i-1"}, "dr_accounts": [1],
+            "_instantiate_drs_hosts": [{"huge": True}], "ansible_connection": "local", "groups": {}}
+    assert dr_host_facts(host) == {"inventory_hostname": "web01", "dr_wave": 1, "dr_target": {"instance_id": "i-1"}}
