@@ -38,8 +38,10 @@ test: test-unit test-integration molecule lint sanity ruff
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
 
+# Each pytest-xdist worker starts its own sandbox; a test file stays on one worker.
+INTEGRATION_WORKERS ?= 2
 test-integration: setup
-	$(PY) -m pytest -q tests/integration
+	$(PY) -m pytest -q -n $(INTEGRATION_WORKERS) --dist loadfile tests/integration
 
 # The default inventory (ansible.cfg) queries AWS; ansible-lint's syntax checks need none, so it gets an empty one.
 lint: setup
