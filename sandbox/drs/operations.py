@@ -149,7 +149,9 @@ def describe_recovery_snapshots(ctx: Context, params: dict) -> dict:
     filters = params.get("filters") or {}
     low = parse_iso(filters["fromDateTime"]) if filters.get("fromDateTime") else None
     high = parse_iso(filters["toDateTime"]) if filters.get("toDateTime") else None
-    snaps = [s for s in server.snapshots if (low is None or s["_at"] >= low) and (high is None or s["_at"] <= high)]
+    snaps = [s for s in server.snapshots
+             if (low is None or round(s["_at"], 6) >= round(low, 6))
+             and (high is None or round(s["_at"], 6) <= round(high, 6))]
     snaps.sort(key=lambda s: s["_at"], reverse=params.get("order") == "DESC")
     items = [{k: v for k, v in s.items() if not k.startswith("_")} for s in snaps]
     return page(items, params, operation="DescribeRecoverySnapshots")
@@ -497,9 +499,11 @@ def describe_jobs(ctx: Context, params: dict) -> dict:
     ids = set(filters.get("jobIDs") or [])
     low = parse_iso(filters["fromDate"]) if filters.get("fromDate") else None
     high = parse_iso(filters["toDate"]) if filters.get("toDate") else None
+    # Timestamps are rendered to the microsecond: compare at that precision, so a job's own creationDateTime
+    # passed back as fromDate/toDate always includes it.
     jobs = [job for job in ctx.state.jobs.values()
-            if (not ids or job.id in ids) and (low is None or job.created >= low)
-            and (high is None or job.created <= high)]
+            if (not ids or job.id in ids) and (low is None or round(job.created, 6) >= round(low, 6))
+            and (high is None or round(job.created, 6) <= round(high, 6))]
     jobs.sort(key=lambda job: job.created, reverse=True)
     return page(jobs, params, operation="DescribeJobs", render=lambda job: job.to_api())
 

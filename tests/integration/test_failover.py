@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -335,7 +336,7 @@ def test_gate_timeout_and_cancel_stop_cleanly_before_activate(sandbox, seeded):
     sources = instances_by_name(sandbox, PRIMARY)
     assert all(sources[h]["State"]["Name"] == "running" for h in ACME)  # CLEANUP never ran
     # The execution is resumable; cancel it at the gate in advance, and the re-run stops cleanly again.
-    execution_id = out.split("execution ")[1].split()[0].strip(",.()")
+    execution_id = re.search(r"edr-acme-\d{8}T\d{6}-[0-9a-f]{6}", out).group(0)
     rc2, out2, _err2 = sandbox.run_ansible(["playbooks/approve.yml", "-e", f"execution_id={execution_id}",
                                             "-e", "decision=cancel", "-e", "execution_store=file",
                                             "-e", f"execution_store_path={seeded}", "-e", "gate=before-activate"])
