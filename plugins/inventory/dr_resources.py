@@ -165,6 +165,7 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/enterprise_dr/inventory
 cache_timeout: 3600
 
+---
 # Only one customer's production resources
 plugin: enterprise_dr.orchestration.dr_resources
 customers: [acme]
