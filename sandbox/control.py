@@ -101,6 +101,18 @@ class AdminClient:
         return self.call("POST", "drs/source-servers", {"servers": servers})["source_servers"]
 
 
+def _exists(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
 class SandboxProcess:
     """A sandbox server process managed through files in a state directory."""
 
@@ -238,10 +250,15 @@ class SandboxProcess:
                 time.sleep(0.1)
             if self._is_sandbox_pid(pid):
                 os.kill(pid, signal.SIGKILL)
-            try:  # reap it when this process is its parent (harness), harmless otherwise
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
+            # An exiting process loses its command line before it is gone: wait for the exit itself, so
+            # a caller that starts a new sandbox next never races the old one.
+            while time.monotonic() < deadline + 5 and _exists(pid):
+                try:  # reap it when this process is its parent (harness), harmless otherwise
+                    if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                        break
+                except ChildProcessError:
+                    pass
+                time.sleep(0.05)
             stopped = True
         for name in (PID_FILE, READY_FILE, ENV_FILE):
             self.path(name).unlink(missing_ok=True)

@@ -745,12 +745,11 @@ class Seeder:
                 instance["InstanceId"]: self._instance_tags(server, part) for server, instance in pairs})
             return pairs
 
-        jobs = [(launch_one, server) for server in singles]
-        for group in batches.values():
-            for start in range(0, len(group), 100):
-                jobs.append((launch_batch, group[start:start + 100]))
+        chunks = [group[start:start + 100] for group in batches.values() for start in range(0, len(group), 100)]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            results = list(pool.map(lambda job: job[0](job[1]), jobs))
+            # Fixed private IPs first: an automatic address handed out earlier could take one of them.
+            results = list(pool.map(launch_one, singles))
+            results += list(pool.map(launch_batch, chunks))
         created = [pair for pairs in results for pair in pairs]
 
         stop = {}

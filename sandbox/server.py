@@ -25,6 +25,8 @@ from datetime import datetime
 from datetime import timezone
 from urllib.parse import parse_qs
 
+from sandbox.locking import STATE_LOCK
+
 try:  # The DRS emulator is optional: without it every other service still works.
     from sandbox import drs as drs_emulator
 except ImportError:  # pragma: no cover - depends on the tree being complete
@@ -397,10 +399,11 @@ class SandboxApp:
             return start_response(status, headers, exc_info)
 
         try:
-            result = self.moto_app(environ, capture)
-            chunks = list(result)
-            if hasattr(result, "close"):
-                result.close()
+            with STATE_LOCK:  # moto is not thread-safe (see sandbox.locking)
+                result = self.moto_app(environ, capture)
+                chunks = list(result)
+                if hasattr(result, "close"):
+                    result.close()
         finally:
             entry["status"] = captured.get("status", 500)
             entry["mutating"] = is_mutating(service, entry["operation"], method)
@@ -493,7 +496,8 @@ class SandboxApp:
             return _json(start_response, 400, {"error": f"request body is not JSON: {exc}"})
         query = {key: values[0] for key, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
         try:
-            status, document = self._admin_route(method, route, payload, query)
+            with STATE_LOCK:  # reset, seeding and tagging touch moto state
+                status, document = self._admin_route(method, route, payload, query)
         except ValueError as exc:
             status, document = 400, {"error": str(exc)}
         except Exception as exc:  # report, never crash the server thread

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import random
-import threading
+
+from sandbox.locking import STATE_LOCK
 
 from . import ec2
 from .errors import field_error
@@ -22,7 +23,7 @@ from .state import iso
 from .state import new_id
 from .state import now
 
-LOCK = threading.RLock()
+LOCK = STATE_LOCK  # shared with moto: the emulator starts and stops moto EC2 instances
 SETTINGS: dict = {}
 REGIONS: dict[tuple[str, str], RegionState] = {}
 

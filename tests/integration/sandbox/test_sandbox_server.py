@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
@@ -64,6 +65,25 @@ def test_every_service_answers_through_aws_endpoint_url(fresh):
     logged = {(entry["service"], entry["region"], entry["status"]) for entry in fresh.requests()}
     for service in SERVICE_PROBES:
         assert (service, "us-west-2", 204 if service == "drs" else 200) in logged, service
+
+
+def test_concurrent_launches_in_one_subnet_all_succeed(fresh):
+    # moto hands out private IPs from one generator per subnet; unserialized threads got HTML 500s.
+    ec2 = no_retry_client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.90.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.90.0.0/20")["Subnet"]["SubnetId"]
+
+    def launch(_index):
+        instances = ec2.run_instances(ImageId="ami-760aaa0f", InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                                      SubnetId=subnet)["Instances"]
+        return instances[0]["PrivateIpAddress"]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        addresses = list(pool.map(launch, range(200)))
+    assert len(set(addresses)) == 200
+    pages = ec2.get_paginator("describe_instances").paginate(Filters=[{"Name": "subnet-id", "Values": [subnet]}])
+    assert sum(len(r["Instances"]) for page in pages for r in page["Reservations"]) == 200
+    assert not [e for e in fresh.requests(service="ec2") if e["status"] >= 500]
 
 
 def test_request_log_records_operation_account_region(fresh):
