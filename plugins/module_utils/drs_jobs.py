@@ -26,6 +26,7 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import PRIORITY_RANK
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET
@@ -40,6 +41,8 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs im
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_recovery_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_source_servers
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import source_hostname
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import describe_instances
 
 RUN_ID_TAG = "enterprise-dr:execution-id"
 BATCH_ID_TAG = "enterprise-dr:batch-id"
@@ -579,7 +582,7 @@ class RecoveryGroup:
                 if current is None or ri.get("jobID") == job_id:
                     instances[ri.get("sourceServerID")] = ri
         ec2_ids = [ri.get("ec2InstanceID") for ri in instances.values() if ri.get("ec2InstanceID")]
-        ec2_info = self._describe_instances(ec2_ids)
+        ec2_info = describe_instances(self.ec2, ec2_ids)
         logs = {}
         results = []
         for s in self.servers:
@@ -657,20 +660,6 @@ class RecoveryGroup:
                    for sid, d in self.decisions.items() if d["action"] in ("adopt", "done")]
         return chunks, skipped
 
-    def _describe_instances(self, instance_ids):
-        found = {}
-        for batch in _chunks(sorted(set(instance_ids)), EC2_IDS_BATCH):
-            try:
-                response = _retried(self.ec2.describe_instances)(InstanceIds=batch)
-            except ClientError as e:
-                if error_code(e) != "InvalidInstanceID.NotFound":
-                    raise
-                continue
-            for reservation in response.get("Reservations", []):
-                for instance in reservation.get("Instances", []):
-                    found[instance["InstanceId"]] = instance
-        return found
-
 
 def is_launch_into_target(instance, launch_into_id=None):
     """True when an EC2 instance is a pre-provisioned launch-into target (never to terminate)."""
@@ -742,13 +731,50 @@ def summarize_results(servers, jobs_started=0):
 # Read-only summaries shared by the info modules and the cleanup module
 # ---------------------------------------------------------------------------------------------
 
-def read_locations(params):
+def read_locations(params, default_region=None):
     """(account_id, region) pairs to read: ``account_ids`` x ``regions``, defaulting like the other info modules."""
-    regions = params.get("regions") or [params.get("region")]
+    regions = params.get("regions") or [default_region or params.get("region")]
     account_ids = params.get("account_ids")
     if not account_ids:
         account_ids = [a["account_id"] for a in params.get("accounts") or []] or [None]
     return [(a, r) for a in dict.fromkeys(account_ids) for r in dict.fromkeys(regions)]
+
+
+class LocationReadError(Exception):
+    """Reading one account and region failed; carries the original error for ``fail_json_aws``."""
+
+    def __init__(self, location, error):
+        super().__init__(f"account {location[0] or '(module credentials)'}, region {location[1]}: {error}")
+        self.location = location
+        self.error = error
+
+
+def read_each_location(module, locations, read, what):
+    """``read(account_id, region)`` for every location, concurrently, concatenated in location order.
+
+    The info modules' one way of reading many accounts and regions: the first location that cannot be
+    read fails the module with a message naming the account, the region and the fix.
+    """
+
+    def guarded(location):
+        try:
+            return read(*location)
+        except (AccountAccessError, ClientError, BotoCoreError) as e:
+            raise LocationReadError(location, e) from e
+
+    try:
+        found = run_concurrently(guarded, locations)
+    except LocationReadError as e:
+        account_id, region = e.location
+        where = f"account {account_id or '(module credentials)'}, region {region}"
+        if isinstance(e.error, AccountAccessError):
+            module.fail_json(msg=f"Could not reach {where}: {e.error.reason}. Fix: check the account's role_arn, "
+                                 "external_id or profile in accounts")
+        if error_code(e.error) == "UninitializedAccountException":
+            module.fail_json_aws(e.error, msg=f"DRS is not initialized in {where}. Fix: initialize the service "
+                                              "there (drs initialize-service) or drop it from accounts/regions")
+        module.fail_json_aws(e.error, msg=f"Could not read {what} in {where}")
+    return [item for location in locations for item in found[location]]
 
 
 def job_summary(job, account_id, region, log_items=None):
@@ -785,25 +811,6 @@ def job_summary(job, account_id, region, log_items=None):
             "raw_error": (item.get("eventData") or {}).get("rawError"),
         } for item in log_items]
     return summary
-
-
-def describe_instances_by_id(ec2, instance_ids):
-    """{instance_id: DescribeInstances item}, in batches; unknown IDs are left out."""
-    found = {}
-    for batch in _chunks(sorted(set(i for i in instance_ids if i)), EC2_IDS_BATCH):
-        try:
-            response = _retried(ec2.describe_instances)(InstanceIds=batch)
-        except ClientError as e:
-            if error_code(e) != "InvalidInstanceID.NotFound":
-                raise
-            if len(batch) > 1:  # one of them is gone: read them one by one
-                for instance_id in batch:
-                    found.update(describe_instances_by_id(ec2, [instance_id]))
-            continue
-        for reservation in response.get("Reservations", []):
-            for instance in reservation.get("Instances", []):
-                found[instance["InstanceId"]] = instance
-    return found
 
 
 def recovery_instance_summary(ri, instance, account_id, region):
@@ -900,7 +907,7 @@ def wait_for_instance_state(ec2, instance_ids, state, poll_interval, deadline, s
     """Poll until every instance is in ``state``; returns the IDs that are not."""
     pending = list(instance_ids)
     while pending:
-        info = describe_instances_by_id(ec2, pending)
+        info = describe_instances(ec2, pending)
         pending = [i for i in pending if i in info and (info[i].get("State") or {}).get("Name") != state]
         if not pending or (deadline is not None and clock() >= deadline):
             return pending

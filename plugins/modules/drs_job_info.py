@@ -192,30 +192,16 @@ summary:
       type: int
 """
 
-try:
-    from botocore.exceptions import BotoCoreError
-    from botocore.exceptions import ClientError
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_job_log_items
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import paginate
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import RUN_ID_TAG
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import is_active
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import job_summary
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import read_each_location
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import read_locations
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
-
-
-class ReadError(Exception):
-    def __init__(self, location, error):
-        super().__init__(str(error))
-        self.location = location
-        self.error = error
 
 
 def read_jobs(client, params):
@@ -252,33 +238,19 @@ def main():
     if not factory.default_region and not params.get("regions"):
         module.fail_json(msg="No region given: set region (or AWS_REGION) or regions")
 
-    def read(location):
-        account_id, region = location
-        try:
-            client = factory.client("drs", account_id=account_id, region=region)
-            out = []
-            for job in read_jobs(client, params):
-                if params.get("run_id") and (job.get("tags") or {}).get(RUN_ID_TAG) != params["run_id"]:
-                    continue
-                if params.get("job_type") and job.get("type") != params["job_type"]:
-                    continue
-                logs = describe_job_log_items(client, job["jobID"]) if params["include_log_items"] else None
-                out.append(job_summary(job, account_id, region, logs))
-            return out
-        except (AccountAccessError, ClientError, BotoCoreError) as e:
-            raise ReadError(location, e) from e
+    def read(account_id, region):
+        client = factory.client("drs", account_id=account_id, region=region)
+        out = []
+        for job in read_jobs(client, params):
+            if params.get("run_id") and (job.get("tags") or {}).get(RUN_ID_TAG) != params["run_id"]:
+                continue
+            if params.get("job_type") and job.get("type") != params["job_type"]:
+                continue
+            logs = describe_job_log_items(client, job["jobID"]) if params["include_log_items"] else None
+            out.append(job_summary(job, account_id, region, logs))
+        return out
 
-    locations = read_locations(params)
-    try:
-        found = run_concurrently(read, locations)
-    except ReadError as e:
-        account_id, region = e.location
-        where = f"account {account_id or '(module credentials)'}, region {region}"
-        if isinstance(e.error, AccountAccessError):
-            module.fail_json(msg=f"Could not reach {where}: {e.error.reason}. Fix: check the account's role_arn, "
-                                 "external_id or profile in accounts")
-        module.fail_json_aws(e.error, msg=f"Could not read DRS jobs in {where}")
-    jobs = [job for location in locations for job in found[location]]
+    jobs = read_each_location(module, read_locations(params), read, "DRS jobs")
     summary = {
         "total": len(jobs),
         "active": sum(1 for j in jobs if is_active({"status": j["status"]})),

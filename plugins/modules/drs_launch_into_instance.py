@@ -235,6 +235,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_la
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import result_row
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import server_label
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import describe_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.matching import match_servers
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
@@ -295,12 +296,6 @@ def prerequisite_problems(entry, target, region, subnets):
 
 
 @retry_decorator()
-def _describe_instances(ec2, instance_ids):
-    found = ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": list(instance_ids)}])
-    return [i for r in found.get("Reservations", []) for i in r.get("Instances", [])]
-
-
-@retry_decorator()
 def _existing_subnets(ec2, subnet_ids):
     if not subnet_ids:
         return set()
@@ -317,7 +312,7 @@ def plan_group(factory, group_key, entries, params):
     known = {t["instance_id"] for t in targets}
     pinned = {e["target_instance_id"] for e in entries if e.get("target_instance_id")} - known
     if pinned:
-        targets.extend(target_summary(i) for i in _describe_instances(ec2, pinned))
+        targets.extend(target_summary(i) for i in describe_instances(ec2, pinned).values())
     violations = []
     candidates = []
     pinned_ids = {e["target_instance_id"] for e in entries if e.get("target_instance_id")}

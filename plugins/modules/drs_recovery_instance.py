@@ -200,7 +200,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs im
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_recovery_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_source_servers
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import group_by_account_region
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import describe_instances_by_id
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import error_code
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import is_launch_into_target
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import iso_now
@@ -210,6 +209,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jo
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import wait_for_instance_state
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import wait_for_jobs
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import describe_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError
@@ -261,7 +261,7 @@ class CleanupGroup:
         if wanted_sources:
             self.source_servers = {s["sourceServerID"]: s for s in
                                    describe_source_servers(self.drs, source_server_ids=wanted_sources)}
-        ec2_info = describe_instances_by_id(self.ec2, [ri.get("ec2InstanceID") for ri in found])
+        ec2_info = describe_instances(self.ec2, [ri.get("ec2InstanceID") for ri in found])
         targets = {e["source_server_id"]: e.get("target_instance_id") for e in self.server_entries}
         for ri in found:
             sid = ri.get("sourceServerID")

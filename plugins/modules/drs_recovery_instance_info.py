@@ -160,28 +160,14 @@ summary:
       type: int
 """
 
-try:
-    from botocore.exceptions import BotoCoreError
-    from botocore.exceptions import ClientError
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_recovery_instances
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import describe_instances_by_id
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import read_each_location
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import read_locations
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import recovery_instance_summary
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import describe_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
-
-
-class ReadError(Exception):
-    def __init__(self, location, error):
-        super().__init__(str(error))
-        self.location = location
-        self.error = error
 
 
 def read_recovery_instances(factory, account_id, region, params):
@@ -196,7 +182,7 @@ def read_recovery_instances(factory, account_id, region, params):
     ec2_info = {}
     if items:
         ec2 = factory.client("ec2", account_id=account_id, region=region)
-        ec2_info = describe_instances_by_id(ec2, [ri.get("ec2InstanceID") for ri in items])
+        ec2_info = describe_instances(ec2, [ri.get("ec2InstanceID") for ri in items])
     return [recovery_instance_summary(ri, ec2_info.get(ri.get("ec2InstanceID")), account_id, region) for ri in items]
 
 
@@ -216,23 +202,10 @@ def main():
     if not factory.default_region and not params.get("regions"):
         module.fail_json(msg="No region given: set region (or AWS_REGION) or regions")
 
-    def read(location):
-        try:
-            return read_recovery_instances(factory, location[0], location[1], params)
-        except (AccountAccessError, ClientError, BotoCoreError) as e:
-            raise ReadError(location, e) from e
+    def read(account_id, region):
+        return read_recovery_instances(factory, account_id, region, params)
 
-    locations = read_locations(params)
-    try:
-        found = run_concurrently(read, locations)
-    except ReadError as e:
-        account_id, region = e.location
-        where = f"account {account_id or '(module credentials)'}, region {region}"
-        if isinstance(e.error, AccountAccessError):
-            module.fail_json(msg=f"Could not reach {where}: {e.error.reason}. Fix: check the account's role_arn, "
-                                 "external_id or profile in accounts")
-        module.fail_json_aws(e.error, msg=f"Could not read DRS recovery instances in {where}")
-    instances = [ri for location in locations for ri in found[location]]
+    instances = read_each_location(module, read_locations(params), read, "DRS recovery instances")
     summary = {
         "total": len(instances),
         "drills": sum(1 for ri in instances if ri["is_drill"]),

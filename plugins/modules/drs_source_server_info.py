@@ -296,13 +296,7 @@ summary:
       type: dict
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import PRIORITY_RANK
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_CUSTOMER
@@ -315,22 +309,13 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs im
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import launch_settings_summary
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import normalize_name
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import server_readiness
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import read_each_location
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import read_locations
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import account_of
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import last_recovery_snapshot
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import map_concurrently
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.matching import match_servers
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
-
-
-class GroupReadError(Exception):
-    """Reading one account/region failed; carries the original error for fail_json_aws."""
-
-    def __init__(self, account_id, region, error):
-        super().__init__(f"account {account_id or '(module credentials)'}, region {region}: {error}")
-        self.account_id = account_id
-        self.region = region
-        self.error = error
 
 
 def _wave(tags):
@@ -444,22 +429,11 @@ def _sort_key(server):
     )
 
 
-def gather(factory, params, default_region):
-    regions = params.get("regions") or [default_region]
-    account_ids = params.get("account_ids")
-    if not account_ids:
-        account_ids = [a["account_id"] for a in params.get("accounts") or []] or [None]
-    groups = [(a, r) for a in dict.fromkeys(account_ids) for r in dict.fromkeys(regions)]
+def gather(module, factory, params, default_region):
+    def read(account_id, region):
+        return read_group(factory, account_id, region, params)
 
-    def read(group):
-        account_id, region = group
-        try:
-            return read_group(factory, account_id, region, params)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, AccountAccessError) as e:
-            raise GroupReadError(account_id, region, e) from e
-
-    results = run_concurrently(read, groups)
-    servers = [s for group in groups for s in results[group]]
+    servers = read_each_location(module, read_locations(params, default_region), read, "DRS source servers")
     servers.sort(key=_sort_key)
     return servers
 
@@ -483,18 +457,7 @@ def main():
     factory = ClientFactory(module, accounts=module.params["accounts"])
     if not factory.default_region and not module.params.get("regions"):
         module.fail_json(msg="No region given: set region (or AWS_REGION) or regions")
-    try:
-        servers = gather(factory, module.params, factory.default_region)
-    except GroupReadError as e:
-        where = f"account {e.account_id or '(module credentials)'}, region {e.region}"
-        if isinstance(e.error, AccountAccessError):
-            module.fail_json(msg=f"Could not reach {where}: {e.error.reason}. Fix: check the account's role_arn, "
-                                 "external_id or profile in accounts")
-        code = getattr(e.error, "response", {}).get("Error", {}).get("Code")
-        if code == "UninitializedAccountException":
-            module.fail_json_aws(e.error, msg=f"DRS is not initialized in {where}. Fix: initialize the service "
-                                              "there (drs initialize-service) or drop it from accounts/regions")
-        module.fail_json_aws(e.error, msg=f"Could not read DRS source servers in {where}")
+    servers = gather(module, factory, module.params, factory.default_region)
     module.exit_json(changed=False, source_servers=servers, summary=summarize(servers))
 
 

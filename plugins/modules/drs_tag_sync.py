@@ -153,7 +153,6 @@ except ImportError:
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_CUSTOMER
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_ENVIRONMENT
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import DRSError
@@ -164,13 +163,13 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_la
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import resolve_servers
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import server_label
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import describe_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import scope_violation
 
 DEFAULT_INCLUDE = ["dr:*", TAG_CUSTOMER, TAG_ENVIRONMENT, "Name"]
-FILTER_VALUES_MAX = 200
 
 
 def selected(key, include, exclude):
@@ -186,19 +185,6 @@ def plan_tags(current, source, include, exclude, purge):
     to_set = {k: v for k, v in wanted.items() if current.get(k) != v}
     to_remove = sorted(k for k in current if purge and selected(k, include, exclude) and k not in wanted)
     return to_set, to_remove
-
-
-@retry_decorator()
-def _instances(ec2, instance_ids):
-    found = {}
-    ids = sorted(instance_ids)
-    for start in range(0, len(ids), FILTER_VALUES_MAX):
-        batch = ids[start:start + FILTER_VALUES_MAX]
-        pages = ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": batch}])
-        for reservation in pages.get("Reservations", []):
-            for instance in reservation.get("Instances", []):
-                found[instance["InstanceId"]] = instance
-    return found
 
 
 def source_location(entry):
@@ -225,7 +211,7 @@ def read_source_tags(factory, entries):
     def read(origin):
         account_id, region = origin
         ec2 = factory.client("ec2", account_id=account_id, region=region)
-        return _instances(ec2, {e["source_instance_id"] for e in by_origin[origin]})
+        return describe_instances(ec2, {e["source_instance_id"] for e in by_origin[origin]})
 
     found = run_concurrently(read, by_origin)
     for origin, group in by_origin.items():

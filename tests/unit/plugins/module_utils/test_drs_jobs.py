@@ -188,11 +188,37 @@ class FakeDRS:
         return [c for c in self.calls if c[0] in MUTATING]
 
 
+def instance_id_filter(filters):
+    """The IDs of an ``instance-id`` filter, the way module_utils.ec2.describe_instances asks for instances."""
+    return [value for f in filters or [] if f["Name"] == "instance-id" for value in f["Values"]]
+
+
+class FakePaginator:
+    """``get_paginator("describe_instances")``: one page, from the fake's describe_instances."""
+
+    def __init__(self, describe):
+        self.describe = describe
+
+    def paginate(self, Filters=None):
+        describe = self.describe
+
+        class _Pages:
+            def build_full_result(self):
+                return describe(Filters=Filters)
+
+        return _Pages()
+
+
 class FakeEC2:
     def __init__(self):
         self.calls = []
 
-    def describe_instances(self, InstanceIds):
+    def get_paginator(self, name):
+        assert name == "describe_instances"
+        return FakePaginator(self.describe_instances)
+
+    def describe_instances(self, InstanceIds=None, Filters=None):
+        InstanceIds = InstanceIds or instance_id_filter(Filters)
         self.calls.append(("describe_instances", InstanceIds))
         return {"Reservations": [{"Instances": [
             {"InstanceId": i, "PrivateIpAddress": f"10.0.{n // 250}.{n % 250 + 1}", "State": {"Name": "running"}}
@@ -488,3 +514,71 @@ def test_timeout_marks_unfinished():
     group.execute(wait=True)
     assert group.timed_out
     assert group.unfinished() == [s["source_server_id"] for s in servers]
+
+
+class _Failed(Exception):
+    pass
+
+
+class _Module:
+    """Records how the module would fail, and stops like fail_json does."""
+
+    def __init__(self):
+        self.failure = None
+
+    def fail_json(self, msg, **kwargs):
+        self.failure = {"msg": msg, "exception": None}
+        raise _Failed(msg)
+
+    def fail_json_aws(self, exception, msg, **kwargs):
+        self.failure = {"msg": msg, "exception": exception}
+        raise _Failed(msg)
+
+
+def test_read_each_location_concatenates_in_location_order():
+    locations = drs_jobs.read_locations({"regions": ["us-east-1", "us-west-2", "us-east-1"],
+                                         "accounts": [{"account_id": "111111111111"}, {"account_id": "222222222222"}]})
+    assert locations == [("111111111111", "us-east-1"), ("111111111111", "us-west-2"),
+                         ("222222222222", "us-east-1"), ("222222222222", "us-west-2")]
+    found = drs_jobs.read_each_location(_Module(), locations, lambda account, region: [f"{account}/{region}"], "x")
+    assert found == [f"{a}/{r}" for a, r in locations]
+
+
+def test_read_locations_defaults_to_module_credentials_and_region():
+    assert drs_jobs.read_locations({}, "eu-west-1") == [(None, "eu-west-1")]
+    assert drs_jobs.read_locations({"account_ids": ["333333333333"], "region": "us-east-2"}) == [
+        ("333333333333", "us-east-2")]
+
+
+@pytest.mark.parametrize("error, expected", [
+    (drs_jobs.AccountAccessError("222222222222", "AccessDenied on sts:AssumeRole"),
+     "Could not reach account 222222222222, region us-west-2: AccessDenied on sts:AssumeRole. Fix: check the "
+     "account's role_arn"),
+    (ClientError({"Error": {"Code": "UninitializedAccountException", "Message": "not initialized"}}, "DescribeJobs"),
+     "DRS is not initialized in account 222222222222, region us-west-2. Fix: initialize the service"),
+    (ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeJobs"),
+     "Could not read DRS jobs in account 222222222222, region us-west-2"),
+])
+def test_read_each_location_names_the_failed_location_and_the_fix(error, expected):
+    calls = []
+
+    def read(account, region):
+        calls.append((account, region))
+        if (account, region) == ("222222222222", "us-west-2"):
+            raise error
+        return [account]
+
+    module = _Module()
+    locations = [("111111111111", "us-west-2"), ("222222222222", "us-west-2")]
+    with pytest.raises(_Failed):
+        drs_jobs.read_each_location(module, locations, read, "DRS jobs")
+    assert module.failure["msg"].startswith(expected)
+    assert sorted(calls) == locations  # every location was read before failing: nothing left running
+
+
+def test_read_each_location_does_not_hide_programming_errors():
+    def read(account, region):
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        drs_jobs.read_each_location(_Module(), [(None, "us-east-1")], read, "DRS jobs")

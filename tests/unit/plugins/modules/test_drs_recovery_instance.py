@@ -11,6 +11,8 @@ from ansible_collections.enterprise_dr.orchestration.plugins.modules import drs_
 from ansible_collections.enterprise_dr.orchestration.plugins.modules import drs_recovery_instance as mod
 from ansible_collections.enterprise_dr.orchestration.plugins.modules import drs_recovery_instance_info
 from tests.unit.plugins.module_utils.test_drs_jobs import FakeDRS
+from tests.unit.plugins.module_utils.test_drs_jobs import FakePaginator
+from tests.unit.plugins.module_utils.test_drs_jobs import instance_id_filter
 
 A = "210987654321"
 TARGET = "i-0000000000000aaaa"
@@ -70,7 +72,12 @@ class CleanupEC2:
                         "vol-attached": {"VolumeId": "vol-attached", "State": "in-use",
                                          "Tags": [{"Key": "enterprise-dr:launch-into-original-of", "Value": TARGET}]}}
 
-    def describe_instances(self, InstanceIds):
+    def get_paginator(self, name):
+        assert name == "describe_instances"
+        return FakePaginator(self.describe_instances)
+
+    def describe_instances(self, InstanceIds=None, Filters=None):
+        InstanceIds = InstanceIds or instance_id_filter(Filters)
         self.calls.append(("describe_instances", InstanceIds))
         tags = {TARGET: [{"Key": "AWSDRS", "Value": "AllowLaunchingIntoThisInstance"}], NEW: []}
         return {"Reservations": [{"Instances": [
