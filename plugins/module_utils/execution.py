@@ -81,8 +81,10 @@ class RecordNotFound(ExecutionError):
 class ActiveRunError(ExecutionError):
     """Another run holds the scope: the message names it."""
 
-    def __init__(self, active, customer, environment):
+    def __init__(self, active, customer, environment, held_environment=False):
         scope = f"{customer}/{environment or 'all environments'}"
+        if held_environment is not False:  # a run of an overlapping scope (one of them covers every environment)
+            scope = f"{customer}/{held_environment or 'all environments'}, which overlaps {scope}"
         status = active.get("status", "unknown")
         super().__init__(
             f"execution {active['execution_id']} ({active.get('operation')}, status {status}, started "
@@ -175,6 +177,19 @@ def scope_key(customer, environment=None):
 
 def _norm(value):
     return (value or "").strip().lower()
+
+
+def split_scope_key(key):
+    """(customer, environment or None) of a scope key."""
+    customer, _sep, environment = key.partition("#")
+    return customer, (None if environment == ALL_ENVIRONMENTS else environment)
+
+
+def scopes_overlap(key_a, key_b):
+    """Two scopes of one customer overlap when they are the same or either covers every environment."""
+    customer_a, environment_a = split_scope_key(key_a)
+    customer_b, environment_b = split_scope_key(key_b)
+    return customer_a == customer_b and (environment_a == environment_b or None in (environment_a, environment_b))
 
 
 def resource_key(entry):
@@ -538,7 +553,10 @@ class ExecutionStore:
         A lock is stale when its holder finished (the release was lost) or when its holder never wrote a
         record (the process died between taking the lock and the first write) more than
         ORPHAN_LOCK_SECONDS ago. A younger lock without a record is a run that is being started."""
-        holder = self._lock_holder(scope_key(customer, environment))
+        return self._holder_state(self._lock_holder(scope_key(customer, environment)))
+
+    def _holder_state(self, holder):
+        """(active record or None, stale holder ID or None) of one lock holder (see _scope_state)."""
         if not holder:
             return None, None
         record = self._load(holder["holder"])
@@ -556,6 +574,21 @@ class ExecutionStore:
         """The record holding the scope lock, or None."""
         return self._scope_state(customer, environment)[0]
 
+    def _refuse_overlapping(self, customer, environment, execution_id=None):
+        """Raise ActiveRunError for an active run of an overlapping scope of the same customer.
+
+        A run for every environment of a customer (no environment given) and a run for one of its
+        environments would act on the same resources, so each refuses while the other is active. Each
+        run takes its own scope lock first and checks the others after, so of two runs started at once
+        at least one sees the other (both may refuse; neither acts twice)."""
+        key = scope_key(customer, environment)
+        for held_key, holder in sorted(self._customer_locks(_norm(customer)).items()):
+            if held_key == key or not scopes_overlap(held_key, key) or holder.get("holder") == execution_id:
+                continue
+            active, _stale = self._holder_state(holder)
+            if active:
+                raise ActiveRunError(active, customer, environment, held_environment=split_scope_key(held_key)[1])
+
     def start(self, customer, environment, operation, started_by, details=None, dry_run=False, now=None):
         """Create a run and take the scope lock. Refuses, naming it, when another run is active."""
         record = new_record(customer, environment, operation, started_by, details, now=now)
@@ -564,6 +597,7 @@ class ExecutionStore:
         if active:
             raise ActiveRunError(active, customer, environment)
         if dry_run:
+            self._refuse_overlapping(customer, environment)
             return record
         try:
             self._acquire(key, record["execution_id"], operation, replace=stale)
@@ -572,6 +606,7 @@ class ExecutionStore:
                                                         "operation": e.holder.get("operation")}
             raise ActiveRunError(winner, customer, environment) from e
         try:
+            self._refuse_overlapping(customer, environment, record["execution_id"])
             self._save(record, None)
         except Exception:
             self._release(key, record["execution_id"])
@@ -881,6 +916,10 @@ class ExecutionStore:
     def _release(self, key, execution_id):
         raise NotImplementedError
 
+    def _customer_locks(self, customer):
+        """{scope key: holder} of every scope lock of one customer, read consistently."""
+        raise NotImplementedError
+
     def _query(self, customer, environment, operation, limit):
         raise NotImplementedError
 
@@ -1015,6 +1054,17 @@ class FileStore(ExecutionStore):
 
     def _lock_holder(self, key):
         return self._read(self._lock_path(key))
+
+    def _customer_locks(self, customer):
+        locks = {}
+        prefix = self._safe(customer + "#")
+        with self._Locked(self):
+            for name in os.listdir(self._dir("locks")):
+                if name.startswith(prefix) and name.endswith(".json"):
+                    holder = self._read(os.path.join(self._dir("locks"), name))
+                    if holder and split_scope_key(holder.get("scope", ""))[0] == customer:
+                        locks[holder["scope"]] = holder
+        return locks
 
     def _acquire(self, key, execution_id, operation, replace=None):
         with self._Locked(self):
@@ -1240,7 +1290,25 @@ class DynamoDBStore(ExecutionStore):
 
     @staticmethod
     def _lock_item_key(key):
-        return {"execution_id": {"S": "lock#" + key}, "record_key": {"S": LOCK_KEY}}
+        # One partition per customer, one item per environment: a consistent Query reads all of them.
+        customer, _sep, environment = key.partition("#")
+        return {"execution_id": {"S": f"{LOCK_KEY}#{customer}"}, "record_key": {"S": f"{LOCK_KEY}#{environment}"}}
+
+    def _customer_locks(self, customer):
+        locks = {}
+        kwargs = dict(TableName=self.table, ConsistentRead=True,
+                      KeyConditionExpression="execution_id = :p AND begins_with(record_key, :l)",
+                      ExpressionAttributeValues={":p": {"S": f"{LOCK_KEY}#{customer}"}, ":l": {"S": f"{LOCK_KEY}#"}})
+        while True:
+            page = self._call("query", **kwargs)
+            for item in page.get("Items", []):
+                environment = item["record_key"]["S"][len(LOCK_KEY) + 1:]
+                locks[f"{customer}#{environment}"] = {
+                    "holder": item["holder"]["S"], "operation": item.get("operation", {}).get("S"),
+                    "acquired_at": item.get("acquired_at", {}).get("S")}
+            if not page.get("LastEvaluatedKey"):
+                return locks
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _lock_holder(self, key):
         item = self._call("get_item", TableName=self.table, ConsistentRead=True,

@@ -90,6 +90,65 @@ def test_second_start_refused_naming_the_active_run(store):
     assert len({first["execution_id"], other["execution_id"], globex["execution_id"]}) == 3
 
 
+@pytest.mark.parametrize("first_env, second_env", [(None, "production"), ("production", None)])
+def test_a_run_for_every_environment_overlaps_each_environment(store, first_env, second_env):
+    first = store.start("acme", first_env, "failover", "alice")
+    with pytest.raises(ex.ActiveRunError) as err:
+        store.start("acme", second_env, "drill", "bob")
+    assert first["execution_id"] in str(err.value) and "overlaps" in str(err.value)
+    with pytest.raises(ex.ActiveRunError):  # the dry run predicts the same refusal
+        store.start("acme", second_env, "drill", "bob", dry_run=True)
+    # The refused run left nothing behind: no record, no lock
+    assert [r["execution_id"] for r in store.list("acme")] == [first["execution_id"]]
+    assert store._lock_holder(ex.scope_key("acme", second_env)) is None
+    # Another customer is unaffected, and the scope frees when the first run finishes
+    store.start("globex", second_env, "drill", "bob")
+    store.finish(first["execution_id"], "succeeded")
+    assert store.start("acme", second_env, "drill", "bob")["status"] == "running"
+
+
+def test_overlap_ignores_finished_and_orphaned_holders(store, monkeypatch):
+    finished = store.start("acme", "production", "failover", "alice")
+    store._modify(finished["execution_id"], lambda r: dict(r, status="failed"))  # release lost
+    store._acquire(ex.scope_key("acme", "staging"), "edr-acme-20240501T120000-dead00", "drill")  # never wrote
+    with pytest.raises(ex.ActiveRunError, match="dead00.*status starting.*acme/staging, which overlaps"):
+        store.start("acme", None, "failover", "bob")
+    later = ex.utcnow() + datetime.timedelta(seconds=ex.ORPHAN_LOCK_SECONDS + 60)
+    monkeypatch.setattr(ex, "utcnow", lambda: later)
+    assert store.start("acme", None, "failover", "bob")["status"] == "running"
+
+
+def test_concurrent_overlapping_starts_never_both_run(store):
+    for attempt in range(3):
+        customer = f"cust{attempt}"
+        results, errors = [], []
+        barrier = threading.Barrier(2)
+
+        def run(environment, user, customer=customer, results=results, errors=errors, barrier=barrier):
+            barrier.wait()
+            try:
+                results.append(store.start(customer, environment, "failover", user))
+            except ex.ActiveRunError as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=run, args=(None, "alice")),
+                   threading.Thread(target=run, args=("production", "bob"))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(results) <= 1 and len(results) + len(errors) == 2
+        held = store._customer_locks(customer)
+        assert [h["holder"] for h in held.values()] == [r["execution_id"] for r in results]
+
+
+def test_scopes_overlap():
+    assert ex.scopes_overlap("acme#_all", "acme#production")
+    assert ex.scopes_overlap("acme#production", "acme#production")
+    assert not ex.scopes_overlap("acme#staging", "acme#production")
+    assert not ex.scopes_overlap("acme#_all", "globex#_all")
+
+
 def test_dry_run_start_writes_nothing_but_predicts_refusal(store):
     predicted = store.start("acme", "production", "failover", "alice", dry_run=True)
     assert predicted["status"] == "running"
