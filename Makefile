@@ -58,7 +58,7 @@ ruff: setup
 	$(BIN)/ruff check .
 
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 sandbox-start: setup
 	$(PY) -m sandbox start

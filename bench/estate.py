@@ -26,8 +26,35 @@ FAST_DRS = {"time_scale": 0.01, "rate_limit_rps": 100000, "rate_limit_burst": 10
 MODELLED_DRS = {"time_scale": 1.0, "rate_limit_rps": 100000, "rate_limit_burst": 100000}
 
 
+# Every account gets the same subnet and security group names, so one generate block spans accounts. The
+# security groups carry the egress that reverse replication (REPLICATE) checks for: TCP 1500 and 443.
+SUBNETS = {"primary": "app", "dr": "app"}
+SECURITY_GROUPS = {"primary": ["dr-replication"], "dr": ["dr-recovered"]}
+
+
+def _network(second_octet, replicate_to):
+    return {
+        "vpc": {"cidr": f"10.{second_octet}.0.0/16"},
+        "subnets": [{"name": "app", "cidr": f"10.{second_octet}.0.0/20"}],
+        "security_groups": [{
+            "name": "dr-replication" if second_octet % 2 == 0 else "dr-recovered",
+            "description": "DRS replication (TCP 1500 to the other region's staging area, 443 to the DRS endpoint)",
+            "ingress": [{"protocol": "tcp", "port": 1500, "cidr": "10.0.0.0/8"}],
+            "egress": [{"protocol": "tcp", "port": 1500, "cidr": replicate_to},
+                       {"protocol": "tcp", "port": 443, "cidr": "0.0.0.0/0"}],
+        }],
+    }
+
+
 def _accounts(count):
-    return [{**account, "role_name": ROLE_NAME} for account in ACCOUNTS[:count]]
+    accounts = []
+    for index, account in enumerate(ACCOUNTS[:count]):
+        primary, dr = 100 + 2 * index, 101 + 2 * index
+        accounts.append({**account, "role_name": ROLE_NAME, "networks": {
+            PRIMARY_REGION: _network(primary, f"10.{dr}.0.0/16"),
+            DR_REGION: _network(dr, f"10.{primary}.0.0/16"),
+        }})
+    return accounts
 
 
 def scale_estate(servers=1000, waves=10, resources=200, accounts=3, drs=None):
@@ -65,6 +92,8 @@ def scale_estate(servers=1000, waves=10, resources=200, accounts=3, drs=None):
             "replication_state": "CONTINUOUS",
             "lag_seconds": 0,
             "target": True,
+            "subnets": SUBNETS,
+            "security_groups": SECURITY_GROUPS,
         }],
         "resources": other,
         "sandbox": {"drs": dict(drs or FAST_DRS)},
@@ -75,7 +104,8 @@ def rto_estate(servers=100, waves=4, accounts=3, drs=None):
     """Two customers of ``servers`` each: one launching into pre-provisioned targets, one into new instances."""
     names = [account["name"] for account in ACCOUNTS[:accounts]]
     common = {"accounts": names, "waves": waves, "priorities": PRIORITIES, "environment": "production",
-              "replication_state": "CONTINUOUS", "lag_seconds": 0}
+              "replication_state": "CONTINUOUS", "lag_seconds": 0, "subnets": SUBNETS,
+              "security_groups": SECURITY_GROUPS}
     return {
         "version": 1,
         "name": "bench-rto",

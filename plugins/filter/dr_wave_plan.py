@@ -51,6 +51,7 @@ _value:
     batch_sizes: {description: Size of each serial batch (one wave tier each)., type: list}
     batches: {description: "Each batch: wave, tier and hosts.", type: list}
     waves: {description: "Each wave: number, hosts, and how many.", type: list}
+    technologies: {description: "The in-scope hosts' technologies, sorted: each phase dispatches to these.", type: list}
     excluded:
       description: Hosts of the customer left out by the wave or technology filter, with the reason.
       type: list
@@ -173,6 +174,7 @@ def dr_wave_plan(hosts, customer=None, environment=None, waves=None, technologie
         "batch_sizes": batch_sizes,
         "batches": batches,
         "waves": wave_list,
+        "technologies": sorted({str(h["dr_technology"]) for h in in_scope if h.get("dr_technology")}),
         "excluded": excluded,
         "errors": errors,
     }

@@ -299,8 +299,9 @@ def assess(pair, facts, stage="failback", lag_threshold=DEFAULT_LAG_THRESHOLD, p
         not missing, SEVERITY_CRITICAL,
         f"security groups {', '.join(group_ids) or 'none'} allow outbound TCP "
         f"{', '.join(str(p) for p in REPLICATION_PORTS if p not in missing)}" if not missing else
-        f"security groups {', '.join(group_ids) or 'none'} of {name} do not allow outbound TCP "
-        f"{', '.join(str(p) for p in missing)}",
+        (f"security groups {', '.join(group_ids)} of {name} do not allow outbound TCP " if group_ids else
+         f"the recovery instance of {name} has no security group, so nothing allows outbound TCP ")
+        + ", ".join(str(p) for p in missing),
         "add egress rules for TCP " + ", ".join(str(p) for p in missing) + " (replication to the staging area on "
         f"1500, the DRS endpoint of {pair.get('original_region')} on 443) to a security group of the recovery "
         "instance, e.g. aws ec2 authorize-security-group-egress --group-id " + example_group

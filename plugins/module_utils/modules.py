@@ -21,3 +21,8 @@ class DRModule(AnsibleAWSModule):
         kwargs.setdefault("supports_check_mode", True)
         super().__init__(**kwargs)
         set_collection_info(collection_name=COLLECTION_NAME, collection_version=COLLECTION_VERSION)
+
+    def _should_inject_warnings(self):
+        # ansible-core 2.19+ returns every module.warn() by itself. amazon.aws (10.x) also passes them to
+        # exit_json as ``warnings``, which repeats each warning and adds a deprecation warning to every run.
+        return False

@@ -78,9 +78,17 @@ options:
     description:
       - Fail when an in-scope target in a server's account and region is matched by no server.
       - Off by default because the targets of later waves share the account and region; unmatched
-        targets are always returned in RV(unmatched_targets) and warned about.
+        targets are always returned in RV(unmatched_targets) and, unless O(warn_on_unmatched_targets=false),
+        warned about.
     type: bool
     default: false
+  warn_on_unmatched_targets:
+    description:
+      - Warn about in-scope targets that no server of this call matched.
+      - Turn it off for calls that cover one wave of a larger run, where the other waves' targets are
+        expected to be unmatched (the lifecycle roles report them once, in PREFLIGHT, over the whole run).
+    type: bool
+    default: true
 extends_documentation_fragment:
   - enterprise_dr.orchestration.scope
   - enterprise_dr.orchestration.accounts
@@ -375,7 +383,7 @@ def run_present(module, factory, entries, groups):
         report["problems"].extend(
             f"target {t['instance_id']} ({t.get('name')}) in {t['account_id']}/{t['region']} matches no server; "
             "add its server to this run or remove its AWSDRS tag" for t in report["unmatched_targets"])
-    elif report["unmatched_targets"]:
+    elif report["unmatched_targets"] and params["warn_on_unmatched_targets"]:
         names = ", ".join(f"{t['instance_id']} ({t.get('name')})" for t in report["unmatched_targets"][:20])
         module.warn(f"{len(report['unmatched_targets'])} launch-into target(s) match no server of this run: {names}")
     clean = [e for e in matched if not e["problems"]]
@@ -406,6 +414,7 @@ def main():
         fuzzy_threshold=dict(type="float"),
         allow_partial=dict(type="bool", default=False),
         fail_on_unmatched_targets=dict(type="bool", default=False),
+        warn_on_unmatched_targets=dict(type="bool", default=True),
     )
     argument_spec.update(ACCOUNTS_ARGUMENT_SPEC)
     argument_spec.update(SCOPE_ARGUMENT_SPEC)

@@ -178,6 +178,10 @@ def launch_new(account_id: str, region: str, server: Any, config: dict) -> dict:
         kwargs["subnet_id"] = subnet_id
     if template.get("SecurityGroupIds"):
         kwargs["security_group_ids"] = list(template["SecurityGroupIds"])
+    else:  # as EC2 does: an instance launched without security groups gets its VPC's default group
+        default_group = _vpc_default_group(ec2, subnet_id)
+        if default_group:
+            kwargs["security_group_ids"] = [default_group]
     if config.get("copyPrivateIp") and server.private_ip:
         kwargs["private_ip"] = server.private_ip
     names = _device_names("/dev/sda1", len(server.disks))
@@ -197,6 +201,16 @@ def launch_new(account_id: str, region: str, server: Any, config: dict) -> dict:
              for device, mapping in instance.get_block_device_mapping]
     return {"instance_id": instance.id, "az": instance.placement.zone, "disks": disks, "detached_volumes": [],
             "private_ip": instance.private_ip}
+
+
+def _vpc_default_group(ec2, subnet_id: str | None) -> str | None:
+    """The ``default`` security group of the subnet's VPC (the default VPC without a subnet), or None."""
+    try:
+        vpc = ec2.get_vpc(ec2.get_subnet(subnet_id).vpc_id) if subnet_id else ec2.get_default_vpc()
+    except Exception:  # unknown subnet: run_instances reports it
+        return None
+    group = ec2.get_security_group_from_name("default", vpc.id) if vpc else None
+    return group.id if group else None
 
 
 def terminate(account_id: str, region: str, instance_id: str) -> None:

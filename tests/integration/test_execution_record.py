@@ -157,7 +157,7 @@ def test_run_is_written_to_dynamodb_with_resources_and_metrics(hub, tmp_path):
     assert web["before"]["source_private_ip"] == "10.0.0.5" and web["after"]["recovery_instance_id"] == "i-tgt1"
     assert web["before"]["staging_account_id"] == "210987654321" and web["job_ids"] == ["drsjob-1"]
     # The scope lock was released
-    assert not [i for i in dynamodb.scan(TableName=TABLE)["Items"] if i["record_key"]["S"] == "lock"]
+    assert not [i for i in dynamodb.scan(TableName=TABLE)["Items"] if i["execution_id"]["S"].startswith("lock#")]
 
     cloudwatch = hub.client("cloudwatch")
     metrics = cloudwatch.list_metrics(Namespace="EnterpriseDR")["Metrics"]
@@ -203,7 +203,8 @@ def test_concurrent_start_is_refused_naming_the_first(hub, tmp_path):
     # Only the winner was written; the playbook ended without finishing it, so dr_audit marked it interrupted
     # and its scope lock stays for the resume
     assert [(h["execution_id"]["S"], h["status"]["S"]) for h in headers(hub)] == [(winner, "interrupted")]
-    locks = [i for i in hub.client("dynamodb").scan(TableName=TABLE)["Items"] if i["record_key"]["S"] == "lock"]
+    locks = [i for i in hub.client("dynamodb").scan(TableName=TABLE)["Items"] if i["execution_id"]["S"] == "lock#acme"]
+    assert [lock["record_key"]["S"] for lock in locks] == ["lock#production"]
     assert [lock["holder"]["S"] for lock in locks] == [winner]
     # A third, sequential start is refused too, naming the same run
     rc, out, err = playbook(hub, tmp_path, path, "-e", f"id_file={tmp_path / 'id3'}")

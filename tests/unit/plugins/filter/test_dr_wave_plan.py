@@ -28,6 +28,9 @@ def test_environment_and_wave_and_technology_filters_list_exclusions():
     reasons = {e["host"]: e["reason"] for e in plan["excluded"]}
     assert set(reasons) == {"b", "d"}
     assert "wave 2" in reasons["b"] and "rds" in reasons["d"]
+    assert plan["technologies"] == ["drs"]
+    everything = dr_wave_plan(hosts, customer="acme")
+    assert everything["technologies"] == ["drs", "rds"]  # in-scope only, sorted, once each
 
 
 def test_dependencies_split_a_wave_into_tiers():

@@ -217,3 +217,38 @@ def test_unmatched_targets_fail_only_when_asked(estate, clients, capsys):
     result = run_module(mod, dict(BASE, servers=WAVE, fail_on_unmatched_targets=True), capsys)
     assert result["failed"] is True and "i-00000000000000a10 (acme-prod-app10)" in result["msg"]
     assert clients.mutating_calls() == []
+
+
+def _record_module_output(monkeypatch):
+    """Every module.warn() message, and the keyword arguments that reach AnsibleModule.exit_json."""
+    from ansible.module_utils.basic import AnsibleModule
+
+    from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+    warned, exits = [], []
+    warn, exit_json = AnsibleAWSModule.warn, AnsibleModule.exit_json
+
+    def record_warn(self, message, *args, **kwargs):
+        warned.append(message)
+        return warn(self, message, *args, **kwargs)
+
+    def record_exit(self, **kwargs):
+        exits.append(kwargs)
+        return exit_json(self, **kwargs)
+
+    monkeypatch.setattr(AnsibleAWSModule, "warn", record_warn)
+    monkeypatch.setattr(AnsibleModule, "exit_json", record_exit)
+    return warned, exits
+
+
+def test_unmatched_targets_warn_once_and_only_when_asked(estate, clients, capsys, monkeypatch):
+    warned, exits = _record_module_output(monkeypatch)
+    run_module(mod, dict(BASE, servers=WAVE), capsys)
+    assert [w for w in warned if "match no server" in w] == [
+        "1 launch-into target(s) match no server of this run: i-00000000000000a10 (acme-prod-app10)"]
+    # ansible-core returns module warnings itself; passing them to exit_json again is deprecated and repeats them
+    assert "warnings" not in exits[0]
+    warned.clear()
+    quiet = run_module(mod, dict(BASE, servers=WAVE, warn_on_unmatched_targets=False), capsys)
+    assert not [w for w in warned if "match no server" in w]
+    assert [t["instance_id"] for t in quiet["unmatched_targets"]] == ["i-00000000000000a10"]
