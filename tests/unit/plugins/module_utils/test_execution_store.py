@@ -124,15 +124,15 @@ def test_concurrent_overlapping_starts_never_both_run(store):
         results, errors = [], []
         barrier = threading.Barrier(2)
 
-        def run(environment, user, customer=customer, results=results, errors=errors, barrier=barrier):
+        def run(customer, environment, user, results, errors, barrier):
             barrier.wait()
             try:
                 results.append(store.start(customer, environment, "failover", user))
             except ex.ActiveRunError as e:
                 errors.append(e)
 
-        threads = [threading.Thread(target=run, args=(None, "alice")),
-                   threading.Thread(target=run, args=("production", "bob"))]
+        threads = [threading.Thread(target=run, args=(customer, None, "alice", results, errors, barrier)),
+                   threading.Thread(target=run, args=(customer, "production", "bob", results, errors, barrier))]
         for thread in threads:
             thread.start()
         for thread in threads:
