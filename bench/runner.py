@@ -54,7 +54,7 @@ def parse_args(argv):
     parser.add_argument("--skip", action="append", default=[],
                         choices=["discovery", "matching", "launch_into", "failover", "rto"],
                         help="leave a phase out (repeatable)")
-    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed for one playbook run")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed for one playbook run")
     parser.add_argument("--output", default=str(BENCH_DIR / "results"), help="results directory")
     parser.add_argument("--name", default="latest", help="results file name (without extension)")
     parser.add_argument("--profile-tasks", action="store_true", default=True,
