@@ -137,22 +137,12 @@ class SandboxProcess:
 
     @staticmethod
     def _is_sandbox_pid(pid: int) -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
+        if not _exists(pid):
             return False
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             return True
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1].split()[0]
-            if state == "Z":
-                return False
-        except (OSError, IndexError):
-            pass
         return b"sandbox.server" in cmdline
 
     def running_pid(self) -> int | None:

@@ -47,7 +47,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 im
 RUN_ID_TAG = "enterprise-dr:execution-id"
 BATCH_ID_TAG = "enterprise-dr:batch-id"
 DEFAULT_PRIORITY = "medium"
-EC2_IDS_BATCH = 200
 
 THROTTLING_CODES = ("ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "Throttling")
 # After these, the job may or may not exist: look for it before submitting again.
