@@ -49,7 +49,7 @@ _value:
     - One dict per DRS host with C(host), C(source_server_id), C(account_id), C(region) (DRS recovery region),
       C(hostname), C(priority), C(target_instance_id) and C(expected_private_ip) (when launching into a
       pre-provisioned target), C(expected_instance_id), C(source_instance_id), C(source_region),
-      C(recovery_strategy).
+      C(recovery_strategy), C(health_check_url) (from C(dr_health_check_url)).
   type: list
   elements: dict
 """
@@ -89,6 +89,7 @@ def dr_drs_servers(hosts, keys=None, region=None, side="recovery"):
             "source_instance_id": host.get("dr_source_instance_id"),
             "source_region": host.get("dr_primary_region"),
             "recovery_strategy": strategy,
+            "health_check_url": host.get("dr_health_check_url") or None,
         }
         if keys:
             entry = {k: v for k, v in entry.items() if k in keys and v is not None}

@@ -28,6 +28,12 @@ options:
     description: Only servers whose original instance is stopped (not launched into yet).
     type: bool
     default: false
+  hosts:
+    description:
+      - The forward servers' host facts (C(dr_host_facts)); each entry then carries its host's
+        C(dr_health_check_url) as C(health_check_url).
+    type: list
+    elements: dict
 """
 
 EXAMPLES = r"""
@@ -44,7 +50,7 @@ _value:
   description:
     - One dict per server with C(source_server_id) (the FAILBACK server), C(account_id), C(region) (original),
       C(hostname), C(target_instance_id) and C(expected_instance_id) (the original instance), C(expected_private_ip),
-      C(forward_source_server_id).
+      C(forward_source_server_id), and C(health_check_url) when O(hosts) gives one.
   type: list
   elements: dict
 """
@@ -52,7 +58,8 @@ _value:
 from collections.abc import Mapping
 
 
-def dr_failback_servers(rows, keys=None, stopped_only=False):
+def dr_failback_servers(rows, keys=None, stopped_only=False, hosts=None):
+    health = {h.get("dr_source_server_id"): h.get("dr_health_check_url") for h in hosts or [] if isinstance(h, Mapping)}
     entries = []
     for row in rows or []:
         if not isinstance(row, Mapping) or not row.get("failback_source_server_id"):
@@ -68,6 +75,7 @@ def dr_failback_servers(rows, keys=None, stopped_only=False):
             "expected_instance_id": row.get("original_instance_id"),
             "expected_private_ip": row.get("original_private_ip"),
             "forward_source_server_id": row.get("source_server_id"),
+            "health_check_url": health.get(row.get("source_server_id")) or None,
         }
         if keys:
             entry = {k: v for k, v in entry.items() if k in keys and v is not None}

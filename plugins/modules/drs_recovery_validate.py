@@ -16,6 +16,9 @@ description:
   - With O(wait=true) it polls until every check passes or O(wait_timeout) expires; only the state and
     status checks can still change while waiting.
   - Read-only - it never changes anything, so check mode runs the same checks.
+  - With a C(health_check_url) for a server, its application is checked too, once its instance checks pass.
+    C(http://) and C(https://) URLs must answer C(200) or C(204) to a C(GET), C(tcp://host:port) must accept a
+    connection. Every server's health check runs concurrently and is retried until O(health_check_timeout).
   - Each failed check names the server and says what to do about it.
 options:
   servers:
@@ -44,6 +47,16 @@ options:
       expected_private_ip:
         description: The private IP the instance must keep.
         type: str
+      health_check_url:
+        description:
+          - The application's health check, checked once the instance checks pass.
+          - C(http://...) or C(https://...) must answer C(200) or C(204); C(tcp://host:port) must accept a connection.
+        type: str
+  health_check_timeout:
+    description:
+      - Seconds to keep retrying a failing health check (every 5 seconds, each attempt with a 10-second timeout).
+    type: int
+    default: 300
   drill:
     description:
       - Which recovery instance to validate when a server has both a drill and a recovery instance.
@@ -77,6 +90,7 @@ EXAMPLES = r"""
         hostname: acme-prod-web01
         expected_instance_id: i-0123456789abcdef0
         expected_private_ip: 10.20.1.11
+        health_check_url: https://web01.dr.example.com/health
     accounts:
       - account_id: "210987654321"
         role_arn: arn:aws:iam::210987654321:role/EnterpriseDRWorkloadRole
@@ -102,7 +116,9 @@ servers:
     state: {description: The EC2 instance state., type: str}
     passed: {description: Whether every check passed., type: bool}
     checks:
-      description: Each check with C(passed), C(detail) and, when it failed, C(fix).
+      description:
+        - Each check with C(passed), C(detail) and, when it failed, C(fix) - C(recovery_instance), C(instance_id),
+          C(running), C(private_ip), C(status_checks), and C(health_check) for a server with a C(health_check_url).
       type: dict
 summary:
   description: Counts of servers that passed and failed.
@@ -116,12 +132,17 @@ failed_servers:
   elements: str
 """
 
+import re
+import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 try:
     import botocore
 except ImportError:
     pass  # Handled by AnsibleAWSModule
+
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import WAIT_ARGUMENT_SPEC
@@ -202,6 +223,65 @@ def evaluate(entry, recovery, instance, status, require_status_checks):
     return row
 
 
+HEALTH_CHECK_ATTEMPT_TIMEOUT = 10
+HEALTH_CHECK_DELAY = 5
+HEALTH_CHECK_WORKERS = 32
+TCP_URL = re.compile(r"^tcp://([^:/]+):(\d+)")
+
+
+def shown(url):
+    """The URL without credentials, for messages and results."""
+    return re.sub(r"^([a-z]+://)[^/@]*@", r"\1", url)
+
+
+def probe(url, timeout=HEALTH_CHECK_ATTEMPT_TIMEOUT):
+    """One attempt at a health check: (passed, what was seen)."""
+    tcp = TCP_URL.match(url)
+    try:
+        if tcp:
+            with socket.create_connection((tcp.group(1), int(tcp.group(2))), timeout=timeout):
+                return True, f"{shown(url)} accepted a connection"
+        if not url.startswith(("http://", "https://")):
+            return False, f"{shown(url)} is not an http(s):// or tcp://host:port URL"
+        response = open_url(url, method="GET", timeout=timeout, follow_redirects="safe")
+        status = response.getcode()
+        return status in (200, 204), f"{shown(url)} answered HTTP {status}"
+    except Exception as e:  # pylint: disable=broad-except  # every failed attempt is reported, not raised
+        code = getattr(e, "code", None)
+        return False, (f"{shown(url)} answered HTTP {code}" if code
+                       else f"{shown(url)} did not answer: {str(e).replace(url, shown(url))}")
+
+
+def health_check(url, deadline, name, instance_id, attempt=probe, sleep=time.sleep, clock=time.monotonic):
+    """Retry one server's health check until it passes or the deadline; the check entry of that server."""
+    attempts = 0
+    while True:
+        attempts += 1
+        passed, seen = attempt(url)
+        if passed or clock() + HEALTH_CHECK_DELAY > deadline:
+            break
+        sleep(HEALTH_CHECK_DELAY)
+    detail = seen if passed else f"{seen} (after {attempts} attempt{'s' if attempts > 1 else ''})"
+    return _check(passed, detail, f"check the application of {name} on {instance_id}, its listener and the security "
+                                  f"groups and network ACLs between this controller and {shown(url)}")
+
+
+def add_health_checks(rows, urls, timeout, check=health_check):
+    """Health-check, concurrently, every server that has a URL and passed its instance checks."""
+    due = [r for r in rows if urls.get(r["source_server_id"]) and r["passed"] and "health_check" not in r["checks"]]
+    if not due:
+        return rows
+    deadline = time.monotonic() + timeout
+    with ThreadPoolExecutor(max_workers=min(HEALTH_CHECK_WORKERS, len(due))) as pool:
+        futures = {r["source_server_id"]: pool.submit(check, urls[r["source_server_id"]], deadline,
+                                                      r.get("hostname") or r["source_server_id"], r["ec2_instance_id"])
+                   for r in due}
+    for row in due:
+        row["checks"]["health_check"] = futures[row["source_server_id"]].result()
+        row["passed"] = row["checks"]["health_check"]["passed"]
+    return rows
+
+
 def validate_group(factory, key, entries, drill, require_status_checks):
     account_id, region = key
     drs = factory.client("drs", account_id=account_id, region=region)
@@ -233,8 +313,10 @@ def main():
                 hostname=dict(type="str"),
                 expected_instance_id=dict(type="str"),
                 expected_private_ip=dict(type="str"),
+                health_check_url=dict(type="str"),
             ),
         ),
+        health_check_timeout=dict(type="int", default=300),
         drill=dict(type="bool"),
         status_checks=dict(type="bool", default=True),
         fail_on_error=dict(type="bool", default=True),
@@ -265,6 +347,8 @@ def main():
                 break
             time.sleep(min(params["poll_interval"], max(0, deadline - time.monotonic())))
             rows = validate_all()
+        add_health_checks(rows, {e["source_server_id"]: e.get("health_check_url") for e in entries},
+                          params["health_check_timeout"])
     except AccountAccessError as e:
         module.fail_json(msg=f"Cannot reach {e}: check the account's role, external ID or profile")
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from sandbox.control import SandboxError
 from sandbox.harness import REPO_ROOT
 
 ACCOUNT = "210987654321"
@@ -263,6 +264,35 @@ def test_drill_cleans_up_even_when_a_launch_fails(sandbox, seeded):
     sources = instances_by_name(sandbox, PRIMARY)
     assert all(sources[h]["State"]["Name"] == "running" for h in ACME + GLOBEX)
     assert not any(servers[h]["sourceServerID"] in launched for h in ACME)
+
+
+def test_failed_health_check_takes_only_that_server_out_of_the_failover(sandbox, tmp_path):
+    sandbox.reset()
+    unhealthy = estate()
+    # app01 (wave 2) answers 503 on its health check URL; db01 (wave 1) and app02 (wave 2) have none.
+    unhealthy["servers"][1]["health_check_url"] = "{sandbox}/_sandbox/health/acme-app01"
+    sandbox.seed(unhealthy)
+    with pytest.raises(SandboxError, match="503"):  # from now on the endpoint answers 503, this PUT included
+        sandbox.admin.call("PUT", "health/acme-app01", {"healthy": False})
+    rc, out, err = run(sandbox, "failover.yml", tmp_path, "-e", "customer=acme", "-e", "failure_policy=continue",
+                       "-e", "health_check_timeout_seconds=6")
+    assert rc != 0, out[-3000:]  # a server failed; the run says so
+    [record] = _records(tmp_path)
+    entries = json.loads((tmp_path / "resources" / (record["execution_id"] + ".json")).read_text())
+    entries = list(entries.values()) if isinstance(entries, dict) else entries
+    app01 = [e for e in entries if e.get("name") == "acme-prod-app01"]
+    assert app01 and app01[0]["phase"] == "ACTIVATE" and app01[0]["status"] == "failed", app01
+    assert "health_check" in app01[0]["error"] and "answered HTTP 503" in app01[0]["error"]
+    assert "/_sandbox/health/acme-app01" in app01[0]["remediation"]
+    assert record["waves"]["ACTIVATE/2"]["status"] == "failed"
+    assert any("acme-prod-app01" in e["message"] for e in record["errors"])
+    # Every server launched into its target; only the failed one stays out of CLEANUP: its source keeps running.
+    targets = instances_by_name(sandbox, DR)
+    assert all(targets[h]["State"]["Name"] == "running" for h in ACME)
+    sources = instances_by_name(sandbox, PRIMARY)
+    assert sources["acme-prod-app01"]["State"]["Name"] == "running"
+    assert sources["acme-prod-db01"]["State"]["Name"] == "stopped"
+    assert sources["acme-prod-app02"]["State"]["Name"] == "stopped"
 
 
 def test_interrupted_failover_resumes_without_launching_twice(sandbox, seeded):

@@ -1,5 +1,8 @@
+from ansible_collections.enterprise_dr.orchestration.plugins.modules.drs_recovery_validate import add_health_checks
 from ansible_collections.enterprise_dr.orchestration.plugins.modules.drs_recovery_validate import evaluate
+from ansible_collections.enterprise_dr.orchestration.plugins.modules.drs_recovery_validate import health_check
 from ansible_collections.enterprise_dr.orchestration.plugins.modules.drs_recovery_validate import pick_recovery_instance
+from ansible_collections.enterprise_dr.orchestration.plugins.modules.drs_recovery_validate import probe
 from ansible_collections.enterprise_dr.orchestration.plugins.modules.drs_source_instance import desired_change
 
 ENTRY = {"source_server_id": "s-1", "hostname": "acme-prod-web01", "account_id": "210987654321",
@@ -66,3 +69,71 @@ def test_source_instance_keeps_the_execution_that_retired_it():
     running = instance(state="running", tags={"dr:failback-target": "true", "dr:failback-execution-id": "edr-1"})
     _before, after, actions = desired_change(running, "stopped", wanted)
     assert actions == ["stop", "tag"] and after["tags"]["dr:failback-execution-id"] == "edr-2"
+
+
+def _rows(*ids):
+    return [{"source_server_id": i, "hostname": f"host-{i}", "ec2_instance_id": f"i-{i}", "passed": True,
+             "checks": {"running": {"passed": True, "detail": "EC2 state running"}}} for i in ids]
+
+
+def test_health_checks_run_only_for_servers_with_a_url_that_passed_their_instance_checks():
+    rows = _rows("s-1", "s-2", "s-3")
+    rows[2]["passed"] = False
+    seen = []
+
+    def check(url, deadline, name, instance_id):
+        seen.append((url, name, instance_id))
+        return {"passed": url.endswith("/ok"), "detail": url}
+
+    add_health_checks(rows, {"s-1": "http://a/ok", "s-2": "http://b/down", "s-3": "http://c/ok"}, 30, check=check)
+    assert sorted(seen) == [("http://a/ok", "host-s-1", "i-s-1"), ("http://b/down", "host-s-2", "i-s-2")]
+    assert [r["passed"] for r in rows] == [True, False, False]
+    assert "health_check" not in rows[2]["checks"]
+
+
+def test_health_check_retries_until_it_passes_then_stops():
+    answers = iter([(False, "http://a answered HTTP 503"), (False, "http://a did not answer"),
+                    (True, "http://a answered HTTP 200")])
+    sleeps = []
+    check = health_check("http://a", deadline=100, name="web01", instance_id="i-1",
+                         attempt=lambda url: next(answers), sleep=sleeps.append, clock=lambda: 0)
+    assert check == {"passed": True, "detail": "http://a answered HTTP 200"}
+    assert sleeps == [5, 5]
+
+
+def test_health_check_gives_up_at_the_deadline_and_names_the_fix():
+    clock = iter(range(0, 1000, 4))
+    check = health_check("tcp://10.0.0.1:5432", deadline=20, name="db01", instance_id="i-db",
+                         attempt=lambda url: (False, "tcp://10.0.0.1:5432 did not answer: timed out"),
+                         sleep=lambda s: None, clock=lambda: next(clock))
+    assert check["passed"] is False
+    assert check["detail"].startswith("tcp://10.0.0.1:5432 did not answer: timed out (after ")
+    assert "db01 on i-db" in check["fix"]
+
+
+def test_probe_answers_http_and_tcp_and_hides_credentials():
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(200 if self.path == "/ok" else 503)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        assert probe(f"http://127.0.0.1:{port}/ok") == (True, f"http://127.0.0.1:{port}/ok answered HTTP 200")
+        passed, seen = probe(f"http://user:secret@127.0.0.1:{port}/down")
+        assert passed is False and seen == f"http://127.0.0.1:{port}/down answered HTTP 503"
+        assert probe(f"tcp://127.0.0.1:{port}")[0] is True
+        assert probe("ftp://127.0.0.1/x") == (False, "ftp://127.0.0.1/x is not an http(s):// or tcp://host:port URL")
+    finally:
+        server.shutdown()
+        server.server_close()
+    passed, seen = probe(f"tcp://127.0.0.1:{port}", timeout=1)
+    assert passed is False and "did not answer" in seen
