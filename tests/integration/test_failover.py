@@ -295,6 +295,30 @@ def test_failed_health_check_takes_only_that_server_out_of_the_failover(sandbox,
     assert sources["acme-prod-app02"]["State"]["Name"] == "stopped"
 
 
+def test_continue_policy_stops_resumably_when_every_server_of_a_wave_fails(sandbox, seeded):
+    servers = servers_by_hostname(sandbox)
+    sandbox.drs_settings(launch_failures=["acme-prod-db01"])  # db01 is the only server of wave 1
+    rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme", "-e", "failure_policy=continue")
+    assert rc != 0
+    assert "every resource of the wave failed" in out, out[-3000:]
+    [record] = _records(seeded)
+    # Ansible ends a playbook whose whole serial batch failed: the record says interrupted, not running.
+    assert record["status"] == "interrupted"
+    assert record["waves"]["INSTANTIATE/1"]["status"] == "failed"
+    assert "INSTANTIATE/2" not in record["waves"]
+    launched = server_jobs(jobs(sandbox))
+    assert not any(servers[h]["sourceServerID"] in launched for h in ("acme-prod-app01", "acme-prod-app02"))
+    assert all(s["State"]["Name"] == "running" for h, s in instances_by_name(sandbox, PRIMARY).items() if h in ACME)
+    # Once the cause is fixed, the same command resumes the same execution and finishes it.
+    sandbox.drs_settings(launch_failures=[])
+    rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme", "-e", "failure_policy=continue")
+    assert rc == 0, out[-4000:] + err[-2000:]
+    [resumed] = _records(seeded)
+    assert resumed["execution_id"] == record["execution_id"] and resumed["status"] == "succeeded"
+    recovery = sandbox.client("drs", ACCOUNT, DR).describe_recovery_instances(filters={})["items"]
+    assert {r["sourceServerID"] for r in recovery} == {servers[h]["sourceServerID"] for h in ACME}
+
+
 def test_interrupted_failover_resumes_without_launching_twice(sandbox, seeded):
     sandbox.drs_settings(time_scale=3.0)
     command = [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/failover.yml", "-e", "customer=acme",
