@@ -135,7 +135,6 @@ failed_servers:
 import re
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 try:
     import botocore
@@ -150,6 +149,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.client
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_recovery_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import group_by_account_region
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import map_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import describe_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import instance_status
@@ -272,13 +272,13 @@ def add_health_checks(rows, urls, timeout, check=health_check):
     if not due:
         return rows
     deadline = time.monotonic() + timeout
-    with ThreadPoolExecutor(max_workers=min(HEALTH_CHECK_WORKERS, len(due))) as pool:
-        futures = {r["source_server_id"]: pool.submit(check, urls[r["source_server_id"]], deadline,
-                                                      r.get("hostname") or r["source_server_id"], r["ec2_instance_id"])
-                   for r in due}
-    for row in due:
-        row["checks"]["health_check"] = futures[row["source_server_id"]].result()
-        row["passed"] = row["checks"]["health_check"]["passed"]
+    results = map_concurrently(
+        lambda r: check(urls[r["source_server_id"]], deadline, r.get("hostname") or r["source_server_id"],
+                        r["ec2_instance_id"]),
+        due, max_workers=HEALTH_CHECK_WORKERS)
+    for row, result in zip(due, results):
+        row["checks"]["health_check"] = result
+        row["passed"] = result["passed"]
     return rows
 
 
