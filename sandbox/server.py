@@ -27,11 +27,14 @@ from urllib.parse import parse_qs
 
 from sandbox.locking import STATE_LOCK
 
-try:  # The DRS emulator is optional: without it every other service still works.
+from sandbox import emulators
+
+emulators.load()
+try:  # The DRS emulator's admin settings (time scale, faults of its own); optional like every emulator.
     from sandbox import drs as drs_emulator
 except ImportError:  # pragma: no cover - depends on the tree being complete
     drs_emulator = None
-if drs_emulator is not None and not hasattr(drs_emulator, "handle"):  # package present but not complete yet
+if emulators.get("drs") is None:
     drs_emulator = None
 
 LOG = logging.getLogger("sandbox.server")
@@ -289,22 +292,24 @@ class SandboxApp:
         if latency:
             time.sleep(latency)
 
-        if fault == "throttle" and service != "drs":
+        emulator = emulators.find(service, operation)
+        if fault == "throttle" and not (emulator and emulator.self_throttling):
             status, headers, payload = self._throttle_response(service, protocol)
         elif fault == "error":
             status, headers, payload = self._server_error_response(service, protocol)
-        elif service == "drs":
-            status, headers, payload, drs_operation = self._call_drs(environ, body, account, region, path)
-            operation = drs_operation or operation
-            entry["operation"] = operation
         else:
-            if service in ("ec2", "resourcegroupstaggingapi") and hasattr(drs_emulator, "tick"):
-                # Recovery launches that are due must show in EC2 even when nobody polls DRS.
-                try:
-                    drs_emulator.tick()
-                except Exception:  # never let the emulator break an EC2 call
-                    LOG.exception("DRS emulator tick failed")
-            return self._call_moto(environ, start_response, entry, started, service, method)
+            answer = None
+            if emulator is not None:
+                call = emulators.Call(service=service, operation=operation, method=method, path=path,
+                                      query_string=environ.get("QUERY_STRING", ""), headers={}, body=body,
+                                      account=account, region=region, protocol=protocol, environ=environ)
+                answer = self._call_emulator(emulator, call)
+                operation = call.operation
+                entry["operation"] = operation
+            if answer is None:
+                emulators.tick_for(service)
+                return self._call_moto(environ, start_response, entry, started, service, method)
+            status, headers, payload = answer
 
         entry["status"] = status
         entry["mutating"] = is_mutating(service, operation, method)
@@ -411,38 +416,27 @@ class SandboxApp:
             self.log.add(entry)
         return chunks
 
-    def _call_drs(self, environ, body, account, region, path):
-        if drs_emulator is None:
-            payload = json.dumps({"message": "The DRS emulator is not installed in this sandbox."}).encode()
-            headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "InternalServerException"}
-            return 500, headers, payload, None
-        headers = {
-            key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")
-        }
-        if environ.get("CONTENT_TYPE"):
-            headers["Content-Type"] = environ["CONTENT_TYPE"]
+    @staticmethod
+    def _call_emulator(emulator, call):
+        """The emulator's answer as (status, headers, body bytes), or None when moto is to answer."""
         try:
-            status, out_headers, payload, operation = drs_emulator.handle(
-                environ.get("REQUEST_METHOD", "GET"),
-                path,
-                environ.get("QUERY_STRING", ""),
-                headers,
-                body,
-                account,
-                region,
-            )
+            # A handler that touches moto's backends takes sandbox.locking.STATE_LOCK itself (moto is not thread-safe).
+            answer = emulator.handler(call)
         except Exception as exc:  # an emulator bug must answer like a service error, not kill the thread
-            LOG.exception("DRS emulator failed on %s %s", environ.get("REQUEST_METHOD"), path)
-            payload = json.dumps({"message": f"DRS emulator error: {exc}"}).encode()
+            LOG.exception("%s emulator failed on %s %s", emulator.name, call.method, call.path)
+            payload = json.dumps({"message": f"{emulator.name} emulator error: {exc}"}).encode()
             headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "InternalServerException"}
-            return 500, headers, payload, None
+            return 500, headers, payload
+        if answer is None:
+            return None
+        status, out_headers, payload = answer
         if isinstance(payload, str):
             payload = payload.encode("utf-8")
         elif not isinstance(payload, (bytes, bytearray)):
             payload = json.dumps(payload).encode("utf-8")
         out_headers = dict(out_headers or {})
         out_headers.setdefault("Content-Type", "application/json")
-        return int(status), out_headers, bytes(payload), operation
+        return int(status), out_headers, bytes(payload)
 
     # ------------------------------------------------------------------------------------- faults
     @staticmethod
@@ -523,6 +517,7 @@ class SandboxApp:
                 "pid": os.getpid(),
                 "uptime_seconds": round(time.time() - self.started, 1),
                 "drs": drs_emulator is not None,
+                "emulated": emulators.registered(),
             }
         if route == "reset" and method == "POST":
             self.reset()
@@ -628,8 +623,7 @@ class SandboxApp:
         from moto.moto_api._internal.models import moto_api_backend
 
         moto_api_backend.reset()
-        if drs_emulator is not None:
-            drs_emulator.reset()
+        emulators.reset_all()
         self.log.clear()
         self.faults.clear()
         self.unhealthy.clear()

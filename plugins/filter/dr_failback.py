@@ -57,6 +57,9 @@ _value:
 
 from collections.abc import Mapping
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.record_entries import make_entry
+from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils.drs_summary import summary
+
 
 def dr_failback_servers(rows, keys=None, stopped_only=False, hosts=None):
     health = {h.get("dr_source_server_id"): h.get("dr_health_check_url") for h in hosts or [] if isinstance(h, Mapping)}
@@ -109,16 +112,17 @@ def dr_failback_record_entries(rows, readiness_rows, hosts, phase):
         after = {k: row[k] for k in AFTER_KEYS if row.get(k) is not None}
         if row.get("source_server_id") != pair.get("source_server_id"):
             after["failback_source_server_id"] = row.get("source_server_id")
-        entry = {
-            "resource": pair.get("resource") or host.get("dr_arn") or pair["source_server_id"],
-            "name": pair.get("hostname") or host.get("inventory_hostname"),
-            "technology": "drs",
-            "wave": host.get("dr_wave"),
-            "phase": phase,
-            "status": "failed" if failed else ("running" if running else "succeeded"),
-            "account_id": pair.get("account_id"),
-            "region": pair.get("region"),
-            "before": {
+        error = row.get("raw_error") or row.get("error")
+        if not error and row.get("passed") is False:
+            error = "; ".join(f"{n}: {c.get('detail')}" for n, c in (row.get("checks") or {}).items()
+                              if not c.get("passed"))
+        status = "failed" if failed else ("running" if running else "succeeded")
+        entry = make_entry(
+            resource=pair.get("resource") or host.get("dr_arn") or pair["source_server_id"],
+            name=pair.get("hostname") or host.get("inventory_hostname"),
+            technology="drs", wave=host.get("dr_wave"), phase=phase, status=status,
+            account_id=pair.get("account_id"), region=pair.get("region"),
+            before={
                 "source_server_id": pair["source_server_id"],
                 "failback_source_server_id": pair.get("failback_source_server_id"),
                 "original_instance_id": pair.get("original_instance_id"),
@@ -126,17 +130,10 @@ def dr_failback_record_entries(rows, readiness_rows, hosts, phase):
                 "dr_instance_id": pair.get("dr_instance_id"),
                 "staging_account_id": pair.get("staging_account_id"),
             },
-            "after": after,
-        }
-        if row.get("job_id"):
-            entry["job_ids"] = [row["job_id"]]
-        error = row.get("raw_error") or row.get("error")
-        if not error and row.get("passed") is False:
-            error = "; ".join(f"{n}: {c.get('detail')}" for n, c in (row.get("checks") or {}).items()
-                              if not c.get("passed"))
-        if error:
-            entry["error"] = error
-            entry["remediation"] = "fix the cause named in the error and re-run failback.yml (it resumes)"
+            after=after, job_ids=[row["job_id"]] if row.get("job_id") else None,
+            summary=f"failback {summary(phase, after, status)}",
+            error=error or None,
+            remediation="fix the cause named in the error and re-run failback.yml (it resumes)" if error else None)
         entries.append(entry)
     return entries
 

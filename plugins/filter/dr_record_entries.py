@@ -47,8 +47,12 @@ _value:
 
 from collections.abc import Mapping
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.record_entries import host_fields
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.record_entries import make_entry
+from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils.drs_summary import summary
+
 AFTER_KEYS = ("job_id", "launch_status", "recovery_instance_id", "ec2_instance_id", "ec2_state", "private_ip",
-              "launched_into_target", "state", "passed", "action", "actions")
+              "launched_into_target", "state", "passed", "action", "actions", "recovery_point_time")
 
 
 def _status(row):
@@ -84,40 +88,26 @@ def dr_record_entries(rows, hosts, phase):
         if host is None:
             continue
         target = host.get("dr_target") or {}
-        entry = {
-            "resource": host.get("dr_arn") or host.get("dr_source_server_id"),
-            "name": host.get("inventory_hostname"),
-            "technology": host.get("dr_technology"),
-            "wave": host.get("dr_wave"),
-            "phase": phase,
-            "status": _status(row),
-            "account_id": host.get("dr_account_id"),
-            "region": host.get("dr_resource_region"),
-            "before": {
-                "source_server_id": host.get("dr_source_server_id"),
-                "source_instance_id": host.get("dr_source_instance_id"),
-                "source_region": host.get("dr_primary_region"),
-                "target_instance_id": target.get("instance_id"),
-                "target_private_ip": target.get("private_ip"),
-                "staging_account_id": host.get("dr_staging_account_id") or host.get("dr_account_id"),
-            },
-            "after": {k: row[k] for k in AFTER_KEYS if row.get(k) is not None},
+        fields, targets = host_fields(host)
+        before = {
+            "source_server_id": host.get("dr_source_server_id"),
+            "source_instance_id": host.get("dr_source_instance_id"),
+            "source_region": host.get("dr_primary_region"),
+            "target_instance_id": target.get("instance_id"),
+            "target_private_ip": target.get("private_ip"),
+            "staging_account_id": host.get("dr_staging_account_id") or host.get("dr_account_id"),
         }
         if row.get("instance_id") and row.get("before"):
-            entry["before"]["source_state"] = row["before"].get("state")
+            before["source_state"] = row["before"].get("state")
             if row["before"].get("private_ip"):
-                entry["before"]["source_private_ip"] = row["before"]["private_ip"]
-        if row.get("job_id"):
-            entry["job_ids"] = [row["job_id"]]
-        if host.get("dr_rto_target") is not None:
-            entry["rto_target_minutes"] = host["dr_rto_target"]
-        if host.get("dr_rpo_target") is not None:
-            entry["rpo_target_minutes"] = host["dr_rpo_target"]
+                before["source_private_ip"] = row["before"]["private_ip"]
+        after = {k: row[k] for k in AFTER_KEYS if row.get(k) is not None}
+        status = _status(row)
         error, remediation = _error(row)
-        if error:
-            entry["error"] = error
-            entry["remediation"] = remediation
-        entries.append(entry)
+        entries.append(make_entry(
+            phase=phase, status=status, before=before, after=after,
+            job_ids=[row["job_id"]] if row.get("job_id") else None,
+            summary=summary(phase, after, status), error=error, remediation=remediation, **fields, **targets))
     return entries
 
 

@@ -25,6 +25,7 @@ except ImportError:
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import parse_iso8601_duration
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import account_of
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.record_entries import make_entry
 
 FAILOVER = "FAILOVER"
 FAILBACK = "FAILBACK"
@@ -549,17 +550,9 @@ def label(pair):
 
 def record_entry(pair, phase, status, after, error=None, remediation=None):
     """An execution record resource entry for the forward server of ``pair``."""
-    entry = {
-        "resource": pair.get("resource") or (pair.get("forward") or {}).get("arn") or pair["source_server_id"],
-        "name": pair.get("hostname"),
-        "technology": "drs",
-        "phase": phase,
-        "status": status,
-        "account_id": pair.get("account_id"),
-        "region": pair.get("region"),
-        "after": {k: v for k, v in after.items() if v is not None},
-    }
-    if error:
-        entry["error"] = error
-        entry["remediation"] = remediation
-    return entry
+    return make_entry(
+        resource=pair.get("resource") or (pair.get("forward") or {}).get("arn") or pair["source_server_id"],
+        name=pair.get("hostname"), technology="drs", phase=phase, status=status,
+        account_id=pair.get("account_id"), region=pair.get("region"), after=after,
+        summary=f"{phase} {status}: replication {after.get('failback_replication_state') or after.get('reprotect_replication_state') or 'starting'}",
+        error=error, remediation=remediation if error else None)

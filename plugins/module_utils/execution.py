@@ -61,7 +61,7 @@ ORPHAN_LOCK_SECONDS = 300
 RESOURCE_SCALARS = (
     "name", "technology", "account_id", "region", "wave", "priority", "phase", "status",
     "started_at", "ended_at", "recovery_seconds", "rto_target_minutes", "rpo_target_minutes",
-    "replication_lag_seconds", "match_score", "error", "remediation",
+    "replication_lag_seconds", "match_score", "error", "remediation", "summary",
 )
 
 

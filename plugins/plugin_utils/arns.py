@@ -10,34 +10,13 @@ source of ARNs (Resource Groups Tagging API, Resource Explorer, describe calls).
 
 import re
 
-# (arn service, resource type token) -> dr_technology.
-# A resource type token is what precedes the first "/" or ":" of the ARN's resource part.
-TECHNOLOGY_BY_ARN_TYPE = {
-    ("drs", "source-server"): "drs",
-    ("ec2", "instance"): "drs",  # an EC2 instance protected by DRS (its source server is the host)
-    ("rds", "cluster"): "aurora",
-    ("rds", "global-cluster"): "aurora",
-    ("rds", "db"): "rds",
-    ("elasticache", "replicationgroup"): "elasticache",
-    ("elasticache", "globalreplicationgroup"): "elasticache",
-    ("memorydb", "cluster"): "memorydb",
-    ("memorydb", "multiregioncluster"): "memorydb",
-    ("ecs", "service"): "ecs",
-    ("lambda", "function"): "lambda",
-    ("route53", "healthcheck"): "route53",
-    ("route53", "hostedzone"): "route53",
-    ("es", "domain"): "opensearch",
-    ("autoscaling", "autoScalingGroup"): "autoscaling",
-    ("events", "rule"): "eventbridge",
-    ("events", "endpoint"): "eventbridge",
-    ("elasticfilesystem", "file-system"): "efs",
-    ("fsx", "file-system"): "fsx",
-}
+from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import technologies
 
-TECHNOLOGIES = (
-    "drs", "aurora", "rds", "ecs", "lambda", "route53", "elasticache", "opensearch",
-    "autoscaling", "memorydb", "eventbridge", "efs", "fsx",
-)
+# (arn service, resource type token) -> dr_technology, from the technology registry.
+# A resource type token is what precedes the first "/" or ":" of the ARN's resource part.
+TECHNOLOGY_BY_ARN_TYPE = technologies.by_arn_type()
+
+TECHNOLOGIES = technologies.names()
 
 # Taggable resources that are part of a protected stack but are not the unit of failover:
 # the fix tells the application team which resource to tag instead.

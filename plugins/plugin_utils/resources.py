@@ -40,26 +40,13 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_WAVE
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import arns
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import grouping
+from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import technologies
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import validation
 
 RAW_FORMAT = 1
 
 # The recovery strategy a technology uses when dr:recovery-strategy is not set.
-DEFAULT_STRATEGY = {
-    "drs": "launch-into-instance",
-    "aurora": "switchover",
-    "rds": "promote-replica",
-    "elasticache": "failover",
-    "memorydb": "failover",
-    "opensearch": "switchover",
-    "ecs": "scale-up",
-    "autoscaling": "scale-up",
-    "lambda": "move-alias",
-    "route53": "dns-failover",
-    "eventbridge": "enable-rules",
-    "efs": "replication-failover",
-    "fsx": "restore-from-backup",
-}
+DEFAULT_STRATEGY = technologies.default_strategies()
 
 # Tags on which a DRS source server and its source EC2 instance must agree.
 _DR_TAG_PREFIX = "dr:"

@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the enterprise_dr.orchestration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The technology registry: the one place that says what each technology is and where it takes part.
+
+Inventory (classification by ARN, default strategy), preflight (which adapters exist), the plan, the wave engine
+(which adapter entry point runs in which phase), the gates and the report read this; none of them names a
+technology. docs/adapters.md explains the contract and the checklist for adding a technology.
+
+Each technology declares:
+
+``title``             what people call it (plan, report)
+``arn_types``         ``(arn service, resource type token)`` pairs that classify a discovered ARN
+``default_strategy``  the ``dr:recovery-strategy`` used when the tag is absent
+``scope``             ``regional`` (a resource lives in one region) or ``global`` (it belongs to the account)
+``role``              the adapter role, ``roles/adapter_<technology>`` (None: no adapter yet, refused by PREFLIGHT)
+``operations``        per operation (``failover``, ``drill``, ``failback``, ``emergency``): the phases it takes part
+                      in; ``preflight`` is a phase too. An operation that is absent is refused by PREFLIGHT.
+``entry_points``      optional ``{operation: prefix}``: the operation's entry points are ``<prefix><phase>``
+                      (DRS's failback is its own flow: ``failback_activate`` ...); default ``<phase>``
+``plan``              per operation and phase, one line for people: what the phase does to this technology
+``plan_fields``       host variables shown on each resource's plan line (technology-specific identifiers)
+``report_fields``     ``after`` keys of its record entries that the summary shows (besides ``summary``)
+"""
+
+PHASES = ("preflight", "instantiate", "activate", "cleanup", "replicate")
+OPERATIONS = ("failover", "drill", "failback", "emergency")
+ALL_PHASES = list(PHASES)
+
+
+def _technology(title, arn_types, default_strategy, scope="regional", role=None, operations=None, entry_points=None,
+                plan=None, plan_fields=(), report_fields=()):
+    return {
+        "title": title,
+        "arn_types": [list(pair) for pair in arn_types],
+        "default_strategy": default_strategy,
+        "scope": scope,
+        "role": role,
+        "operations": {op: list(phases) for op, phases in (operations or {}).items()},
+        "entry_points": dict(entry_points or {}),
+        "plan": plan or {},
+        "plan_fields": list(plan_fields),
+        "report_fields": list(report_fields),
+    }
+
+
+TECHNOLOGIES = {
+    "drs": _technology(
+        "AWS Elastic Disaster Recovery",
+        [("drs", "source-server"), ("ec2", "instance")],  # an EC2 instance protected by DRS (its source server)
+        "launch-into-instance",
+        role="adapter_drs",
+        operations={
+            "failover": ALL_PHASES,
+            "drill": ["preflight", "instantiate", "activate", "cleanup"],
+            "failback": ALL_PHASES,
+            # The primary region is down: launch and validate at once (ACTIVATE); CLEANUP and REPLICATE are deferred.
+            "emergency": ["preflight", "activate"],
+        },
+        entry_points={"failback": "failback_"},
+        plan={
+            "failover": {
+                "instantiate": "turn off copyPrivateIp/copyTags/right-sizing, set launch into the matched target, "
+                               "start recovery jobs",
+                "activate": "check each server runs on its target with its private IP, status checks, health check URL",
+                "cleanup": "stop the original source instances and tag them dr:failback-target "
+                           "(terminate if round_trip_failback=false)",
+                "replicate": "reverse replication to the original region and staging account, wait until CONTINUOUS",
+            },
+            "drill": {
+                "instantiate": "set launch into the matched target, start drill jobs (isDrill)",
+                "activate": "check each drill instance runs on its target with its private IP and passes status checks",
+                "cleanup": "remove drill recovery instances, stop the targets (never terminated), "
+                           "delete volumes left behind",
+            },
+            "failback": {
+                "instantiate": "set the FAILBACK servers to launch into the original instances, start recovery jobs",
+                "activate": "check each server runs again on its original instance ID and private IP, "
+                            "health check URL",
+                "cleanup": "return the DR recovery instances to stopped targets, clean up the FAILBACK servers",
+                "replicate": "re-protect the original instances (forward replication CONTINUOUS again)",
+            },
+            "emergency": {
+                "activate": "launch into the matched targets at once and validate critical servers only",
+            },
+        },
+        plan_fields=["dr_source_server_id", "dr_hostname"],
+        report_fields=["ec2_instance_id", "private_ip", "launch_status", "job_id"],
+    ),
+    "aurora": _technology(
+        "Aurora global database",
+        [("rds", "cluster"), ("rds", "global-cluster")], "switchover"),
+    "rds": _technology("RDS cross-region read replica", [("rds", "db")], "promote-replica"),
+    "elasticache": _technology(
+        "ElastiCache global datastore",
+        [("elasticache", "replicationgroup"), ("elasticache", "globalreplicationgroup")], "failover"),
+    "memorydb": _technology(
+        "MemoryDB", [("memorydb", "cluster"), ("memorydb", "multiregioncluster")], "failover"),
+    "ecs": _technology("ECS service", [("ecs", "service")], "scale-up"),
+    "lambda": _technology("Lambda function", [("lambda", "function")], "move-alias"),
+    "route53": _technology(
+        "Route 53 DNS failover", [("route53", "healthcheck"), ("route53", "hostedzone")], "dns-failover",
+        scope="global"),
+    "opensearch": _technology("OpenSearch domain", [("es", "domain")], "switchover"),
+    "autoscaling": _technology("EC2 Auto Scaling group", [("autoscaling", "autoScalingGroup")], "scale-up"),
+    "eventbridge": _technology(
+        "EventBridge rules and global endpoints", [("events", "rule"), ("events", "endpoint")], "enable-rules"),
+    "efs": _technology("EFS replication", [("elasticfilesystem", "file-system")], "replication-failover"),
+    "fsx": _technology("FSx restore from backup", [("fsx", "file-system")], "restore-from-backup"),
+}
+
+# Recovery order of technologies inside one wave when a team gives no dr:dependencies: data first, then compute,
+# then traffic. Shown in the plan; waves remain the primary ordering.
+DISPLAY_ORDER = ("aurora", "rds", "elasticache", "memorydb", "efs", "fsx", "opensearch", "drs", "autoscaling", "ecs",
+                 "lambda", "eventbridge", "route53")
+
+
+def names():
+    return tuple(DISPLAY_ORDER)
+
+
+def get(technology):
+    return TECHNOLOGIES.get(technology)
+
+
+def by_arn_type():
+    """``{(service, resource type): technology}`` for ARN classification."""
+    return {tuple(pair): name for name, spec in TECHNOLOGIES.items() for pair in spec["arn_types"]}
+
+
+def default_strategies():
+    return {name: spec["default_strategy"] for name, spec in TECHNOLOGIES.items()}
+
+
+def operation_key(operation, emergency=False):
+    """The registry operation of a run: an emergency failover is its own operation."""
+    return "emergency" if emergency and operation == "failover" else operation
+
+
+def supports(technology, operation, emergency=False):
+    """True when the technology has an adapter that takes part in the operation."""
+    spec = TECHNOLOGIES.get(technology)
+    if not spec or not spec["role"]:
+        return False
+    return operation_key(operation, emergency) in spec["operations"]
+
+
+def supported(operation=None, emergency=False):
+    """Technologies with an adapter (for the operation, when given), in display order."""
+    return [name for name in DISPLAY_ORDER
+            if TECHNOLOGIES[name]["role"] and (operation is None or supports(name, operation, emergency))]
+
+
+def takes_part(technology, operation, phase, emergency=False):
+    spec = TECHNOLOGIES.get(technology)
+    if not supports(technology, operation, emergency):
+        return False
+    return phase.lower() in spec["operations"][operation_key(operation, emergency)]
+
+
+def entry_point(technology, operation, phase, emergency=False):
+    """``{technology, role, tasks_from}`` of the adapter entry point, or None where the technology takes no part."""
+    if not takes_part(technology, operation, phase, emergency):
+        return None
+    spec = TECHNOLOGIES[technology]
+    prefix = spec["entry_points"].get(operation_key(operation, emergency),
+                                      spec["entry_points"].get(operation, ""))
+    return {"technology": technology, "role": spec["role"], "tasks_from": f"{prefix}{phase.lower()}"}
+
+
+def adapters(technologies, operation, phase, emergency=False):
+    """The entry points to call for the technologies present, in display order (absent ones cost nothing)."""
+    present = set(technologies or [])
+    return [point for point in (entry_point(name, operation, phase, emergency) for name in DISPLAY_ORDER
+                                if name in present) if point]
+
+
+def plan_line(technology, operation, phase, emergency=False):
+    spec = TECHNOLOGIES.get(technology) or {}
+    plan = spec.get("plan") or {}
+    key = operation_key(operation, emergency)
+    return (plan.get(key) or {}).get(phase.lower()) or (plan.get(operation) or {}).get(phase.lower())
