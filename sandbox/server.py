@@ -25,9 +25,8 @@ from datetime import datetime
 from datetime import timezone
 from urllib.parse import parse_qs
 
-from sandbox.locking import STATE_LOCK
-
 from sandbox import emulators
+from sandbox.locking import STATE_LOCK
 
 emulators.load()
 try:  # The DRS emulator's admin settings (time scale, faults of its own); optional like every emulator.

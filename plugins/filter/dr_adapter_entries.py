@@ -41,7 +41,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: Record entries (resource, name, technology, wave, phase, status, summary, before, after, error, remediation).
+  description: Record entries (resource, name, technology, wave, phase, status, summary, before, after, error and
+    remediation).
   type: list
   elements: dict
 """

@@ -554,5 +554,6 @@ def record_entry(pair, phase, status, after, error=None, remediation=None):
         resource=pair.get("resource") or (pair.get("forward") or {}).get("arn") or pair["source_server_id"],
         name=pair.get("hostname"), technology="drs", phase=phase, status=status,
         account_id=pair.get("account_id"), region=pair.get("region"), after=after,
-        summary=f"{phase} {status}: replication {after.get('failback_replication_state') or after.get('reprotect_replication_state') or 'starting'}",
+        summary=f"{phase} {status}: replication " + str(after.get("failback_replication_state")
+                                                        or after.get("reprotect_replication_state") or "starting"),
         error=error, remediation=remediation if error else None)

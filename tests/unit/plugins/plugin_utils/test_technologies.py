@@ -1,6 +1,7 @@
 """The technology registry: what the engine reads instead of naming technologies."""
 
 import os
+
 import pytest
 
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import arns
