@@ -9,7 +9,7 @@ COLLECTION_LINK := .collections/ansible_collections/enterprise_dr/orchestration
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test test-unit test-integration lint sanity ruff bench sandbox-start sandbox-stop clean molecule
+.PHONY: help setup demo test test-unit test-integration lint sanity ruff cfn-lint bench sandbox-start sandbox-stop clean molecule
 
 help:
 	@echo "make setup   - virtualenv with pinned dependencies (idempotent)"
@@ -33,7 +33,7 @@ $(COLLECTION_LINK):
 demo: setup
 	$(PY) -m sandbox demo
 
-test: test-unit test-integration molecule lint sanity ruff
+test: test-unit test-integration molecule lint sanity ruff cfn-lint
 
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
@@ -56,6 +56,11 @@ molecule: setup
 
 ruff: setup
 	$(BIN)/ruff check .
+
+# The CloudFormation templates are rendered from iam/policies (the one source of the permissions): fresh and valid.
+cfn-lint: setup
+	$(PY) -m iam.render --check
+	$(BIN)/cfn-lint cloudformation/*.yml
 
 bench: setup
 	$(PY) -m bench $(BENCH_ARGS)
