@@ -21,8 +21,9 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from ansible.parsing.yaml.loader import AnsibleLoader
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from ansible.parsing.yaml.loader import AnsibleLoader
 
 from sandbox.harness import REPO_ROOT
 
@@ -137,7 +138,8 @@ class Awx:
         (private / "inventory").mkdir(parents=True)
         # AWX hands a job its synced hosts as an executable inventory script that prints them as JSON.
         script = private / "inventory" / "hosts"
-        script.write_text(f"#!{sys.executable}\nimport sys\nsys.stdout.write({json.dumps(json.dumps(self.inventory))})\n")
+        body = json.dumps(json.dumps(self.inventory))
+        script.write_text(f"#!{sys.executable}\nimport sys\nsys.stdout.write({body})\n")
         script.chmod(0o700)
         extravars = dict(CONFIG["dr_awx_job_vars"], **template.get("vars", {}))
         extravars.update(answers or {})
@@ -237,7 +239,7 @@ def assert_no_secret(awx_env, *texts):
             assert secret not in text, f"a secret was printed: {secret}"
 
 
-# -- the tests ----------------------------------------------------------------------------------------------------------
+# -- the tests --------------------------------------------------------------------------------------------------------
 
 def test_required_approval_in_an_awx_job_is_refused_up_front_and_never_hangs(sandbox, awx):
     """AWX gives the job a pseudo-terminal nobody answers: a prompt would hang until the job timeout."""
@@ -256,7 +258,8 @@ def test_required_approval_in_an_awx_job_is_refused_up_front_and_never_hangs(san
 def test_awx_workflow_mode_outside_a_workflow_is_refused_up_front(sandbox, awx):
     """A phase template launched on its own (no approval node in front of it) must not pass as approved."""
     sandbox.clear_requests()
-    runner, stdout, elapsed = awx.launch("DR failover phase - activate", answers={"customer": "acme", "env": "production"},
+    runner, stdout, elapsed = awx.launch("DR failover phase - activate",
+                                         answers={"customer": "acme", "env": "production"},
                                          awx_vars={"awx_user_name": "mallory"}, timeout=120)
     assert runner.status == "failed", f"{runner.status}\n{stdout[-3000:]}"
     assert "approval_mode=awx_workflow is for the phase job templates of an AWX workflow" in stdout
@@ -269,7 +272,8 @@ def test_monthly_drill_schedule_job_cleans_up_after_itself(sandbox, awx):
     extra_data = {"customer": schedule["name"], "env": "staging", "approval_mode": "automatic"}
     runner, stdout, _elapsed = awx.launch(
         "DR drill", answers=extra_data,
-        awx_vars={"awx_job_launch_type": "scheduled", "awx_schedule_id": 3, "awx_schedule_name": "Monthly drill - globex"})
+        awx_vars={"awx_job_launch_type": "scheduled", "awx_schedule_id": 3,
+                  "awx_schedule_name": "Monthly drill - globex"})
     assert runner.status == "successful", stdout[-5000:]
     assert_no_secret(awx.credential_env, stdout)
     drs = sandbox.client("drs", ACCOUNT, DR)
@@ -302,12 +306,14 @@ def test_failover_workflow_runs_phase_templates_into_one_record_with_the_awx_app
         kind = "workflow_approval" if "approval" in node else "job"
         api_nodes.append({"id": 1000 + index, "identifier": node["id"],
                           "success_nodes": [1000 + index + 1] if following else [],
-                          "summary_fields": {"job": {"id": ids[node["id"]], "name": node.get("approval") or node["job_template"],
+                          "summary_fields": {"job": {"id": ids[node["id"]],
+                                                     "name": node.get("approval") or node["job_template"],
                                                      "type": kind, "status": "successful"}}})
         if kind == "workflow_approval":
             approvals[ids[node["id"]]] = {"id": ids[node["id"]], "name": node["approval"],
                                           "finished": f"2027-01-02T02:0{index}:00Z",
-                                          "summary_fields": {"approved_or_denied_by": {"username": approvers[node["id"]]}}}
+                                          "summary_fields": {
+                                              "approved_or_denied_by": {"username": approvers[node["id"]]}}}
     api = FakeAwxApi(workflow_job_id, api_nodes, approvals)
     survey = {"customer": "acme", "env": "production"}
     try:

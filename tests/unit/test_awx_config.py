@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from ansible.parsing.yaml.loader import AnsibleLoader
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
