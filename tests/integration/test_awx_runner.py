@@ -129,9 +129,12 @@ class Awx:
             assert secret not in out, "an external ID would be stored in the AWX inventory's variables"
         return json.loads(out)
 
-    def launch(self, template_name, answers=None, awx_vars=None, timeout=300, extra_env=None, extra_vars=None):
-        """Run one job of a job template; returns (runner, stdout text, seconds)."""
+    def launch(self, template_name, answers=None, awx_vars=None, timeout=None, extra_env=None, extra_vars=None):
+        """Run one job of a job template; returns (runner, stdout text, seconds).
+
+        The job timeout is the template's, capped at 15 minutes so that a hang fails the test instead of stalling it."""
         template = TEMPLATES[template_name]
+        timeout = timeout or min(template["job_timeout"], 900)
         self.next_job_id += 1
         job_id = self.next_job_id
         private = self.root / f"run{len(self.jobs)}_job_{job_id}"
