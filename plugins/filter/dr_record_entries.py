@@ -48,7 +48,7 @@ _value:
 from collections.abc import Mapping
 
 AFTER_KEYS = ("job_id", "launch_status", "recovery_instance_id", "ec2_instance_id", "ec2_state", "private_ip",
-              "launched_into_target", "state", "passed", "action", "actions", "recovery_point_time",
+              "launched_into_target", "state", "passed", "action", "actions", "checks", "recovery_point_time",
               "recovery_started_at")
 
 

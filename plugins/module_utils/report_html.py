@@ -186,6 +186,12 @@ def _checks_html(checks):
     return f'<ul class="checks">{"".join(items)}</ul>'
 
 
+def _passed_html(checks):
+    checks = [c for c in checks or [] if c.get("passed") is not None]
+    return (f'<details><summary>{len(checks)} checks passed</summary>{_checks_html(checks)}</details>'
+            if checks else '<span class="muted">-</span>')
+
+
 def _changes_html(changes):
     if not changes:
         return '<span class="muted">no state recorded</span>'
@@ -311,7 +317,7 @@ def readiness_html(report):
             + verdict_cell(lag, "rpo")
             + f'<td>{esc(r.get("launch_into"))}</td><td>{esc(r.get("failback"))}</td>'
             f'<td>{badge(state)}</td>'
-            f'<td>{"<ul class=checks>" + problems + "</ul>" if problems else _checks_html(r.get("checks"))}</td></tr>')
+            f'<td>{"<ul class=checks>" + problems + "</ul>" if problems else _passed_html(r.get("checks"))}</td></tr>')
     body.append('<section id="resources-section"><h2>Resources</h2><div class="toolbar"><input id="filter" '
                 'type="search" placeholder="Filter resources" aria-label="Filter resources"></div>'
                 '<table id="resources"><tr><th>customer</th><th>wave</th><th>resource</th><th>technology</th>'

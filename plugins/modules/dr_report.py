@@ -31,6 +31,10 @@ options:
     description:
       - The readiness data (O(kind=readiness)), C(resources) (each with C(name), C(customer), C(checks) ...),
         C(scope), C(quotas) and C(sources).
+      - "C(drs): the read-only DRS results turned into rows here - C(hosts) (inventory host variables),
+        C(source_servers) (M(enterprise_dr.orchestration.drs_source_server_info)), C(launch_plans) and
+        C(launch_problems) (M(enterprise_dr.orchestration.drs_launch_into_instance) in check mode), C(failback)
+        (M(enterprise_dr.orchestration.drs_failback_readiness) servers)."
     type: dict
   dest:
     description: The directory to write C(<name>.html) and C(<name>.json) into; created when missing.
@@ -131,6 +135,8 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.report import execution_report
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.report import readiness_report
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.report_drs import drs_quotas
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.report_drs import drs_readiness_rows
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.report_html import render
 
 
@@ -210,9 +216,16 @@ def main():
             report = execution_report(record, resources, now=now)
         else:
             data = p["readiness"]
-            report = readiness_report(data.get("resources") or [], scope=data.get("scope"), now=now,
-                                      sources=data.get("sources"))
-            report["quotas"] = data.get("quotas") or []
+            resources = list(data.get("resources") or [])
+            quotas = list(data.get("quotas") or [])
+            drs = data.get("drs")
+            if drs:
+                resources += drs_readiness_rows(drs.get("hosts") or [], drs.get("source_servers") or [],
+                                                drs.get("launch_plans"), drs.get("launch_problems"),
+                                                drs.get("failback"))
+                quotas += drs_quotas(drs.get("hosts") or [], drs.get("source_servers") or [])
+            report = readiness_report(resources, scope=data.get("scope"), now=now, sources=data.get("sources"))
+            report["quotas"] = quotas
     except ex.ExecutionError as e:
         module.fail_json(msg=f"{e}; the report of {p['execution_id']} was not written")
     except (BotoCoreError, ClientError) as e:
