@@ -135,9 +135,10 @@ def _bar(kind, phase, wave, status, run_start, started, ended, end_of_run):
 
 
 def _drill_result(entry, checks):
-    if entry.get("status") == "succeeded" and not entry.get("error") and all(c["passed"] is not False for c in checks):
+    check_failed = any(c["passed"] is False for c in checks)
+    if entry.get("status") == "succeeded" and not entry.get("error") and not check_failed:
         return "pass"
-    if entry.get("status") in ("failed", "cancelled") or entry.get("error") or any(c["passed"] is False for c in checks):
+    if entry.get("status") in ("failed", "cancelled") or entry.get("error") or check_failed:
         return "fail"
     return "incomplete"
 

@@ -156,7 +156,8 @@ def timeline_svg(tl):
         colour = BAR_COLOURS.get(bar.get("status"), "#8c959f")
         bar_height = 14 if bar["kind"] == "phase" else 10
         parts.append(
-            f'<rect class="bar {attr(bar["kind"])}" data-label="{attr(bar["label"])}" data-status="{attr(bar["status"])}" '
+            f'<rect class="bar {attr(bar["kind"])}" data-label="{attr(bar["label"])}" '
+            f'data-status="{attr(bar["status"])}" '
             f'x="{x:.1f}" y="{y + (16 - bar_height) / 2 + 2:.1f}" width="{w:.1f}" height="{bar_height}" rx="2" '
             f'fill="{colour}"><title>{esc(bar["label"])}: {esc(bar["status"])}, '
             f'{esc(duration(bar.get("duration_seconds")))} from {esc(bar.get("started_at"))}</title></rect>')
@@ -233,7 +234,8 @@ def execution_html(report):
     body.append("</dl></section>")
     body.append(f'<section id="timeline-section"><h2>Timeline</h2>{timeline_svg(report["timeline"])}')
     wave_rows = "".join(
-        f'<tr><td>{esc(w.get("phase"))}</td><td class="num">{esc(w.get("wave"))}</td>{verdict_cell(w.get("rto"), "rto")}</tr>'
+        f'<tr><td>{esc(w.get("phase"))}</td><td class="num">{esc(w.get("wave"))}</td>'
+        f'{verdict_cell(w.get("rto"), "rto")}</tr>'
         for w in report["rto"]["waves"])
     if wave_rows:
         body.append(f'<table id="waves"><tr><th>phase</th><th>wave</th><th>duration against the wave\'s RTO target</th>'
@@ -304,7 +306,8 @@ def readiness_html(report):
     for r in report["resources"]:
         state = "ready" if r["ready"] else "not ready"
         problems = "".join(
-            f'<li data-check="{attr(p["check"])}">{badge(p.get("severity"), "fail" if p.get("severity") == "critical" else "warning")} '
+            f'<li data-check="{attr(p["check"])}">'
+            f'{badge(p.get("severity"), "fail" if p.get("severity") == "critical" else "warning")} '
             f'<strong>{esc(p["check"])}</strong>: {esc(p.get("detail"))}'
             f'<div class="fix">Fix: {esc(p.get("fix") or "see the detail")}</div></li>' for p in r["problems"])
         lag = r.get("lag") or {}
@@ -328,7 +331,8 @@ def readiness_html(report):
         qrows = "".join(
             f'<tr data-quota="{attr(q.get("name"))}"><td>{esc(q.get("account_id"))} {esc(q.get("region"))}</td>'
             f'<td>{esc(q.get("name"))}</td><td class="num">{esc(q.get("used"))}</td><td class="num">'
-            f'{esc(q.get("limit"))}</td><td>{badge("ok" if q.get("passed") else "over", "pass" if q.get("passed") else "fail")}'
+            f'{esc(q.get("limit"))}</td>'
+            f'<td>{badge("ok" if q.get("passed") else "over", "pass" if q.get("passed") else "fail")}'
             f' {esc(q.get("fix") if not q.get("passed") else "")}</td></tr>' for q in quotas)
         body.append(f'<section id="quotas-section"><h2>Quotas</h2><table id="quotas"><tr><th>where</th><th>quota</th>'
                     f'<th>needed</th><th>limit</th><th>state</th></tr>{qrows}</table></section>')

@@ -147,7 +147,8 @@ def test_a_real_playbook_with_the_callback(tmp_path):
 """)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     env.update(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_INVENTORY="localhost,",
-               ANSIBLE_STDOUT_CALLBACK="enterprise_dr.orchestration.dr_progress", ANSIBLE_CALLBACKS_ENABLED="ansible.posix.timer",
+               ANSIBLE_STDOUT_CALLBACK="enterprise_dr.orchestration.dr_progress",
+               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.timer",
                ANSIBLE_NOCOLOR="1")
     binary = REPO / ".venv" / "bin" / "ansible-playbook"
     out = subprocess.run([str(binary), str(playbook)], cwd=str(REPO), env=env, capture_output=True, text=True,
