@@ -111,8 +111,9 @@ def timeline(record, now=None):
                              key=lambda w: int(w.get("number") or 0) if str(w.get("number") or 0).isdigit() else 0)
         starts = [w.get("started_at") for w in phase_waves if w.get("started_at")]
         ends = [w.get("ended_at") for w in phase_waves if w.get("ended_at")]
-        p_start = phase.get("started_at") or (min(starts, key=parse_time) if starts else None)
-        p_end = phase.get("ended_at") or (max(ends, key=parse_time) if ends else None)
+        # The waves say when the phase's work happened; the phase's own times can stretch to the run's close.
+        p_start = min(starts, key=parse_time) if starts else phase.get("started_at")
+        p_end = max(ends, key=parse_time) if ends and len(ends) == len(phase_waves) else phase.get("ended_at")
         bars.append(_bar("phase", name, None, phase.get("status"), start, p_start, p_end, end_of_run))
         for wave in phase_waves:
             bars.append(_bar("wave", name, wave.get("number"), wave.get("status"), start,
@@ -198,7 +199,9 @@ def execution_report(record, resources, now=None):
                                                   "current_wave")},
         "elapsed_seconds": status["elapsed_seconds"],
         "resource_counts": status["resource_counts"],
-        "rto": {"run": rto["run"], "waves": rto["waves"]},
+        "rto": {"run": rto["run"], "waves": sorted(rto["waves"], key=lambda w: (
+            PHASE_ORDER.index(w["phase"]) if w.get("phase") in PHASE_ORDER else len(PHASE_ORDER),
+            int(w["wave"]) if str(w.get("wave")).isdigit() else 0))},
         "compliance": {"rto_missed": rto_missed, "rpo_missed": rpo_missed,
                        "rto_met": len([r for r in rows if (r["rto"] or {}).get("met")]),
                        "rpo_met": len([r for r in rows if (r["rpo"] or {}).get("met")])},

@@ -131,11 +131,11 @@ def page(title, subtitle, body, data):
 def timeline_svg(tl):
     bars = tl.get("bars") or []
     total = max(int(tl.get("total_seconds") or 0), 1)
-    left, width, row, top = 170, 760, 22, 24
+    left, width, row, top, right = 170, 760, 22, 24, 90
     height = top + row * max(len(bars), 1) + 24
     scale = width / total
-    parts = [f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" role="img" width="{left + width + 20}" '
-             f'height="{height}" viewBox="0 0 {left + width + 20} {height}" '
+    parts = [f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" role="img" width="{left + width + right}" '
+             f'height="{height}" viewBox="0 0 {left + width + right} {height}" '
              f'aria-label="Timeline of phases and waves">']
     ticks = 6
     for i in range(ticks + 1):
@@ -161,7 +161,7 @@ def timeline_svg(tl):
             f'x="{x:.1f}" y="{y + (16 - bar_height) / 2 + 2:.1f}" width="{w:.1f}" height="{bar_height}" rx="2" '
             f'fill="{colour}"><title>{esc(bar["label"])}: {esc(bar["status"])}, '
             f'{esc(duration(bar.get("duration_seconds")))} from {esc(bar.get("started_at"))}</title></rect>')
-        parts.append(f'<text x="{min(x + w + 4, left + width - 40):.1f}" y="{y + 14}" fill="#57606a">'
+        parts.append(f'<text x="{x + w + 4:.1f}" y="{y + 14}" fill="#57606a">'
                      f'{esc(duration(bar.get("duration_seconds")))}</text>')
     for mark in tl.get("marks") or []:
         if mark.get("offset_seconds") is None:
@@ -185,6 +185,13 @@ def _checks_html(checks):
         items.append(f'<li data-check="{attr(c["name"])}" data-passed="{attr(state)}">{badge(state)} '
                      f'{esc(c["name"])}: {esc(c.get("detail"))}{fix}</li>')
     return f'<ul class="checks">{"".join(items)}</ul>'
+
+
+def _resource_checks_html(checks):
+    """Failed checks in full (with their fixes); passed ones folded away."""
+    if any(c.get("passed") is False for c in checks or []):
+        return _checks_html(checks)
+    return _passed_html(checks)
 
 
 def _passed_html(checks):
@@ -238,8 +245,9 @@ def execution_html(report):
         f'{verdict_cell(w.get("rto"), "rto")}</tr>'
         for w in report["rto"]["waves"])
     if wave_rows:
-        body.append(f'<table id="waves"><tr><th>phase</th><th>wave</th><th>duration against the wave\'s RTO target</th>'
-                    f'</tr>{wave_rows}</table>')
+        body.append(f'<details><summary>Wave durations against their RTO targets</summary><table id="waves"><tr>'
+                    f'<th>phase</th><th>wave</th><th>duration against the wave\'s RTO target</th></tr>{wave_rows}'
+                    '</table></details>')
     body.append("</section>")
     head = ("<tr><th>wave</th><th>resource</th><th>technology</th><th>status</th>"
             + ("<th>drill</th>" if drill else "")
@@ -261,7 +269,7 @@ def execution_html(report):
             + (f'<td class="drill">{badge(r["drill_result"])}</td>' if drill else "")
             + f'<td class="summary">{esc(r["summary"])}{jobs}</td>'
             + verdict_cell(r.get("rto"), "rto") + verdict_cell(r.get("rpo"), "rpo")
-            + f'<td>{_checks_html(r["health_checks"])}</td><td class="error">{error}</td>'
+            + f'<td>{_resource_checks_html(r["health_checks"])}</td><td class="error">{error}</td>'
             f'<td>{_changes_html(r["changes"])}</td></tr>')
     body.append('<section id="resources-section"><h2>Resources</h2>'
                 '<div class="toolbar"><input id="filter" type="search" placeholder="Filter resources" '
