@@ -172,8 +172,8 @@ class CallbackModule(DefaultCallback):
         self._learn_run(result)
         if action in RECORD_ACTIONS:
             self._record(result)
-        elif action in DEBUG_ACTIONS:
-            self._debug(result)
+        elif action in DEBUG_ACTIONS and "results" not in (result._result or {}):
+            self._debug(result)  # a loop's items were shown one by one; its aggregate says only "All items completed"
 
     def v2_runner_item_on_ok(self, result):
         if self._full:

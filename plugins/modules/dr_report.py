@@ -51,6 +51,11 @@ options:
     description: The key prefix of the uploads.
     type: str
     default: enterprise-dr/reports/
+  sns_topic_arn:
+    description:
+      - Also publish the report's headline (counts, what missed its target or is not ready, the files and the link)
+        as JSON to this SNS topic, with message attributes C(event) (C(report)) and C(kind).
+    type: str
   url_expires_seconds:
     description: How long the returned presigned link to the uploaded HTML page is valid.
     type: int
@@ -110,6 +115,10 @@ s3_json_uri:
 url:
   description: A presigned HTTPS link to the uploaded HTML page, valid O(url_expires_seconds).
   returned: when O(s3_bucket) is set and not in check mode
+  type: str
+message_id:
+  description: The SNS message ID of the published headline.
+  returned: when O(sns_topic_arn) is set and not in check mode
   type: str
 report:
   description:
@@ -193,6 +202,25 @@ def upload(module, files, bucket, prefix, expires):
     return out
 
 
+def publish(module, topic_arn, result):
+    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
+
+    headline_data = result["report"]
+    if headline_data["kind"] == "readiness":
+        subject = (f"[EnterpriseDR] readiness: {headline_data['counts']['ready']} of "
+                   f"{headline_data['counts']['total']} ready")
+    else:
+        subject = f"[EnterpriseDR] report of {headline_data['execution_id']}: {headline_data['status']}"
+    message = dict(event="report", report=headline_data, html_path=result["html_path"],
+                   json_path=result["json_path"], url=result.get("url"), s3_html_uri=result.get("s3_html_uri"))
+    client = module.client("sns", retry_decorator=retry_decorator())
+    response = client.publish(TopicArn=topic_arn, Subject=subject[:99], Message=json.dumps(message, sort_keys=True),
+                              MessageAttributes={"event": {"DataType": "String", "StringValue": "report"},
+                                                 "kind": {"DataType": "String", "StringValue": headline_data["kind"]}},
+                              aws_retry=True)
+    return response["MessageId"]
+
+
 def main():
     argument_spec = dict(
         kind=dict(type="str", default="execution", choices=["execution", "readiness"]),
@@ -203,6 +231,7 @@ def main():
         s3_bucket=dict(type="str"),
         s3_prefix=dict(type="str", default="enterprise-dr/reports/"),
         url_expires_seconds=dict(type="int", default=604800),
+        sns_topic_arn=dict(type="str"),
     )
     argument_spec.update(ex.STORE_ARGUMENT_SPEC)
     module = DRModule(argument_spec=argument_spec, supports_check_mode=True,
@@ -253,6 +282,13 @@ def main():
         except (BotoCoreError, ClientError) as e:
             module.fail_json_aws(e, msg=f"could not upload the report to s3://{p['s3_bucket']}/{prefix}; it is in "
                                         f"{html_path}. Fix: check the bucket exists and s3:PutObject is allowed",
+                                 **result)
+    if p["sns_topic_arn"]:
+        try:
+            result["message_id"] = publish(module, p["sns_topic_arn"], result)
+        except (BotoCoreError, ClientError) as e:
+            module.fail_json_aws(e, msg=f"could not publish the report's headline to {p['sns_topic_arn']}; the report "
+                                        f"is in {html_path}. Fix: check the topic exists and sns:Publish is allowed",
                                  **result)
     module.exit_json(**result)
 

@@ -157,6 +157,27 @@ def test_readiness_report_is_read_only_and_covers_every_server(sandbox, evidence
         assert rows[name]["failback"] != "not failed over", rows[name]
 
 
+def test_readiness_to_s3_and_sns(sandbox, evidence, tmp_path):
+    sandbox.client("s3").create_bucket(Bucket="dr-readiness")
+    sns, sqs = sandbox.client("sns"), sandbox.client("sqs")
+    topic = sns.create_topic(Name="enterprise-dr-readiness")["TopicArn"]
+    queue = sqs.create_queue(QueueName="readiness-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    rc, out, err = sandbox.run_ansible([
+        "playbooks/readiness.yml", "-e", "customer=globex", "-e", "execution_store=file",
+        "-e", f"execution_store_path={evidence['store']}", "-e", f"report_dir={tmp_path}",
+        "-e", "report_s3_bucket=dr-readiness", "-e", f"readiness_sns_topic_arn={topic}"])
+    assert rc == 0, out[-3000:] + err[-2000:]
+    [html] = list(tmp_path.glob("readiness-globex-*.html"))
+    key = f"enterprise-dr/reports/{html.name}"
+    assert sandbox.client("s3").get_object(Bucket="dr-readiness", Key=key)["Body"].read() == html.read_bytes()
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
+    [body] = [json.loads(json.loads(m["Body"])["Message"]) for m in messages]
+    assert body["event"] == "report" and body["s3_html_uri"] == f"s3://dr-readiness/{key}" and body["url"]
+    assert body["report"]["counts"]["total"] == 2 and [c["customer"] for c in body["report"]["customers"]] == ["globex"]
+
+
 @pytest.fixture(scope="module")
 def browser():
     chromium, driver = ensure_chromium()
