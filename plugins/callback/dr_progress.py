@@ -58,6 +58,7 @@ class CallbackModule(DefaultCallback):
         self._started = time.monotonic()
         self._total = None
         self._phase = None
+        self._play = None
         self._done = {}
         self._hide = set()
 
@@ -143,6 +144,9 @@ class CallbackModule(DefaultCallback):
         if self._full:
             return super().v2_playbook_on_play_start(play)
         name = play.get_name().strip()
+        if name == self._play:
+            return  # the same play again: Ansible starts it once per serial batch (wave)
+        self._play = name
         head = name.split(" ", 1)[0]
         if head.isupper():
             self._phase = head

@@ -70,8 +70,9 @@ def generic_summary(entry):
     if not parts:
         after = [(k, v) for k, v in (entry.get("after") or {}).items() if k not in HIDDEN_STATE_KEYS and v is not None]
         parts = [f"{k} {_text(v)}" for k, v in after[:3]]
-    head = f"{entry.get('phase') or 'no phase'} {entry.get('status') or 'pending'}"
-    return head + (": " + "; ".join(parts) if parts else "")
+    if parts:
+        return "; ".join(parts)
+    return f"{entry.get('phase') or 'no phase'} {entry.get('status') or 'pending'}"
 
 
 def health_checks(entry):

@@ -87,7 +87,7 @@ def test_execution_report_data():
     assert [(e["message"], e["remediation"]) for e in report["errors"]] == [("running: EC2 state stopped",
                                                                             "start i-x")]
     # Generic summary when the adapter gave none; secrets are redacted, URL credentials removed.
-    assert rows[EVIL]["summary"].startswith("ACTIVATE failed")
+    assert rows[EVIL]["summary"] == "health_check_url https://app.example.com/health"
     changes = {c["field"]: c for c in rows[EVIL]["changes"]}
     assert changes["db_password"]["before"] == "[redacted]"
     assert changes["health_check_url"]["after"] == "https://app.example.com/health"
