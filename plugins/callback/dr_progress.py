@@ -124,8 +124,11 @@ class CallbackModule(DefaultCallback):
         if task.get_name().strip() in self._hide:
             return
         data = result._result or {}
-        message = data.get("msg", data.get(next((k for k in data if not k.startswith("_") and k not in (
-            "changed", "failed", "skipped")), "msg"), ""))
+        if "msg" in data:
+            message = data["msg"]
+        else:  # debug var=NAME returns {NAME: value}
+            names = [k for k in data if not k.startswith("_ansible") and k not in ("changed", "failed", "skipped")]
+            message = data[names[0]] if names else ""
         lines = message if isinstance(message, list) else [message]
         for line in lines:
             text = line if isinstance(line, str) else json.dumps(line, indent=2, sort_keys=True, default=str)

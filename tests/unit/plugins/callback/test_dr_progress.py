@@ -93,7 +93,10 @@ def test_compact_output_shows_phase_wave_progress_and_each_resource():
          "error": "target is running", "remediation": "stop i-0ccc"}]))
     cb.v2_runner_on_ok(FakeResult(FakeTask("Print the summary", "ansible.builtin.debug"),
                                   {"msg": ["FAILOVER acme SUCCEEDED", "Wave 1: INSTANTIATE 12s"]}))
+    cb.v2_runner_on_ok(FakeResult(FakeTask("Status as JSON", "ansible.builtin.debug"),
+                                  {"_status_info.status": {"status": "succeeded", "rto": {"met": True}}}))
     text = "\n".join(cb._display.lines)
+    assert '    "status": "succeeded"' in text and '"rto": {' in text  # a dict is printed as JSON
     assert text.count("INSTANTIATE - prepare the DR side, wave by wave") == 1
     assert "INSTANTIATE wave 1 succeeded - 1/3 resources done" in text
     assert "INSTANTIATE wave 2 failed - 3/3 resources done" in text
