@@ -48,6 +48,14 @@ RECORD_ACTIONS = ("enterprise_dr.orchestration.execution_record", "execution_rec
 DEBUG_ACTIONS = ("ansible.builtin.debug", "debug", "ansible.legacy.debug")
 
 
+def compact_json(value):
+    """Valid JSON with one line per top-level key: a status document reads in a screen, not in four hundred lines."""
+    if not isinstance(value, dict) or not value:
+        return json.dumps(value, sort_keys=True, default=str)
+    items = [f"  {json.dumps(str(k))}: {json.dumps(v, sort_keys=True, default=str)}" for k, v in sorted(value.items())]
+    return "{\n" + ",\n".join(items) + "\n}"
+
+
 class CallbackModule(DefaultCallback):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "stdout"
@@ -131,7 +139,7 @@ class CallbackModule(DefaultCallback):
             message = data[names[0]] if names else ""
         lines = message if isinstance(message, list) else [message]
         for line in lines:
-            text = line if isinstance(line, str) else json.dumps(line, indent=2, sort_keys=True, default=str)
+            text = line if isinstance(line, str) else compact_json(line)
             for part in str(text).splitlines() or [""]:
                 self._display.display(f"    {part}")
 

@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The dr_progress stdout callback with fake results: what an operator sees, and what stays hidden."""
 
+import json
 import os
 import pathlib
 import subprocess
@@ -96,7 +97,10 @@ def test_compact_output_shows_phase_wave_progress_and_each_resource():
     cb.v2_runner_on_ok(FakeResult(FakeTask("Status as JSON", "ansible.builtin.debug"),
                                   {"_status_info.status": {"status": "succeeded", "rto": {"met": True}}}))
     text = "\n".join(cb._display.lines)
-    assert '    "status": "succeeded"' in text and '"rto": {' in text  # a dict is printed as JSON
+    # A dict is printed as JSON, one line per top-level key.
+    status = text[text.index("    {"):text.index("    }") + 5]
+    assert json.loads(status.replace("\n    ", "\n")) == {"status": "succeeded", "rto": {"met": True}}
+    assert '    "rto": {"met": true},' in text
     assert text.count("INSTANTIATE - prepare the DR side, wave by wave") == 1
     assert "INSTANTIATE wave 1 succeeded - 1/3 resources done" in text
     assert "INSTANTIATE wave 2 failed - 3/3 resources done" in text
