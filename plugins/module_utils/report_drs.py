@@ -67,6 +67,21 @@ def drs_readiness_rows(hosts, source_servers, launch_plans=None, launch_problems
         state = server.get("replication_state")
         row["replication_state"] = state
         row["last_snapshot_date_time"] = server.get("last_snapshot_date_time")
+        fb = failback_rows.get(sid)
+        if fb is not None:
+            # Failed over: it runs in the DR region on its target; what matters now is the way back.
+            row["lag"] = {}
+            row["launch_into"] = "failed over: runs on " + str(fb.get("recovery_instance_id") or "its target")
+            row["failback"] = "ready" if fb.get("passed") else "blocked: " + ", ".join(fb.get("blocking") or [])
+            checks.append(readiness_check("failed_over", None, "forward replication and launch-into checks do not "
+                                          "apply until failback; failback prerequisites below"))
+            for check_name, check in (fb.get("checks") or {}).items():
+                if isinstance(check, dict) and check.get("passed") is not None:
+                    severity = "warning" if check_name in (fb.get("warnings") or []) else "critical"
+                    checks.append(readiness_check(f"failback_{check_name}", check.get("passed"), check.get("detail"),
+                                                  check.get("fix"), severity=severity))
+            rows.append(row)
+            continue
         checks.append(readiness_check(
             "replication_state", state in READY_STATES, f"replication {state}",
             "wait for initial sync to finish; if it is STALLED or DISCONNECTED, check the agent on the source, "
@@ -101,15 +116,7 @@ def drs_readiness_rows(hosts, source_servers, launch_plans=None, launch_problems
                         severity="warning"))
         else:
             row["launch_into"] = f"strategy {strategy}"
-        fb = failback_rows.get(sid)
-        if fb is None:
-            row["failback"] = "not failed over"
-        else:
-            row["failback"] = "ready" if fb.get("passed") else "blocked: " + ", ".join(fb.get("blocking") or [])
-            for check_name, check in (fb.get("checks") or {}).items():
-                if isinstance(check, dict) and check.get("passed") is False:
-                    checks.append(readiness_check(f"failback_{check_name}", False, check.get("detail"),
-                                                  check.get("fix"), severity=check.get("severity") or "critical"))
+        row["failback"] = "not failed over"
         rows.append(row)
     return rows
 

@@ -165,3 +165,30 @@ def test_readiness_report_counts_blocking_problems_and_fixes():
     page = render(report)
     assert EVIL not in page and "tag a stopped instance Name=x" in page
     assert page.count('data-ready="false"') == 1
+
+
+def test_drs_readiness_of_a_failed_over_server_is_about_failback():
+    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.report_drs import drs_readiness_rows
+
+    hosts = [{"inventory_hostname": h, "dr_source_server_id": sid, "dr_customer": "acme", "dr_rpo_target": 5,
+              "dr_hostname": h} for h, sid in (("db01", "s-1"), ("web01", "s-2"))]
+    servers = [{"source_server_id": "s-1", "hostname": "db01", "replication_state": "DISCONNECTED", "lag_seconds": None,
+                "matched_target": {"instance_id": "i-1", "name": "db01", "state": "running"}},
+               {"source_server_id": "s-2", "hostname": "web01", "replication_state": "CONTINUOUS", "lag_seconds": 900,
+                "matched_target": {"instance_id": "i-2", "name": "web01", "state": "stopped"}}]
+    failback = [{"source_server_id": "s-1", "passed": False, "blocking": ["private_ip"], "recovery_instance_id": "i-1",
+                 "warnings": ["instance_profile"],
+                 "checks": {"instance_profile": {"passed": False, "detail": "no profile", "fix": "attach one"},
+                            "private_ip": {"passed": False, "detail": "10.0.0.9, expected 10.0.0.5",
+                                           "fix": "relaunch into the target", "severity": "critical"},
+                            "drs_initialized": {"passed": True, "detail": "DRS answers"}}}]
+    rows = {r["name"]: r for r in readiness_report(drs_readiness_rows(hosts, servers, failback=failback),
+                                                   now=NOW)["resources"]}
+    assert rows["db01"]["failback"] == "blocked: private_ip" and rows["db01"]["ready"] is False
+    assert [(p["check"], p["severity"]) for p in rows["db01"]["problems"]] == [
+        ("failback_private_ip", "critical"), ("failback_instance_profile", "warning")]
+    assert rows["db01"]["problems"][0]["fix"] == "relaunch into the target"
+    # Not failed over: replication lag against the RPO target (15 min > 5 min) is the problem, with its fix.
+    assert rows["web01"]["failback"] == "not failed over" and rows["web01"]["lag"]["met"] is False
+    assert [p["check"] for p in rows["web01"]["problems"]] == ["replication_lag"]
+    assert rows["web01"]["problems"][0]["fix"]
