@@ -9,7 +9,7 @@ COLLECTION_LINK := .collections/ansible_collections/enterprise_dr/orchestration
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test test-unit test-integration lint sanity ruff cfn-lint bench sandbox-start sandbox-stop clean molecule
+.PHONY: help setup browser demo test test-unit test-integration lint sanity ruff cfn-lint bench sandbox-start sandbox-stop clean molecule
 
 help:
 	@echo "make setup   - virtualenv with pinned dependencies (idempotent)"
@@ -17,7 +17,17 @@ help:
 	@echo "make test    - unit + integration tests, ansible-lint, ansible-test sanity, ruff"
 	@echo "make bench   - benchmarks (writes bench/results/latest.json)"
 
-setup: $(STAMP) $(COLLECTION_LINK)
+setup: $(STAMP) $(COLLECTION_LINK) browser
+
+# Headless Chromium for the report tests (tests/integration/test_reports.py); Debian packages, installed with apt
+# when missing and apt is usable (root), else the browser test says why it is skipped.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null \
+	  || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null; } \
+	  || echo "chromium could not be installed; the browser test will be skipped"; \
+	else echo "chromium is missing: apt-get install chromium chromium-driver (as root) for the browser test"; fi
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -153,6 +153,8 @@ DEMO_STEPS = (
     ("Drill of globex: drill launches, validation, and cleanup",
      ["playbooks/drill.yml", "-e", "customer=globex", "-e", "approval_mode=automatic",
       "-e", '{{"dr_technologies": ["drs"]}}', "-e", "notify=true", "-e", "poll_interval=2"]),
+    ("Readiness report of every customer (read-only; acme's failback prerequisites now apply)",
+     ["playbooks/readiness.yml"]),
 )
 
 
@@ -171,6 +173,9 @@ def cmd_demo(args) -> int:
         env.setdefault("ANSIBLE_CONFIG", str(REPO_ROOT / "ansible.cfg"))
         # Keep the demo's execution records and audit log beside the sandbox's state, not in the user's home.
         env.setdefault("EDR_AUDIT_LOG_DIR", str(process.path("audit")))
+        env.setdefault("EDR_REPORT_DIR", str(process.path("reports")))
+        # Progress an operator can follow; -v (or ANSIBLE_STDOUT_CALLBACK=default) shows every task.
+        env.setdefault("ANSIBLE_STDOUT_CALLBACK", "enterprise_dr.orchestration.dr_progress")
         playbook_bin = Path(sys.executable).with_name("ansible-playbook")
         program = str(playbook_bin) if playbook_bin.exists() else "ansible-playbook"
         names = {"estate_vars": process.path(ESTATE_VARS_FILE), "state_dir": process.path("")}
@@ -181,6 +186,7 @@ def cmd_demo(args) -> int:
             if code != 0:
                 print(f"# demo step {number} failed with exit code {code}", file=sys.stderr)
                 return code
+        print(f"\n# reports (HTML and JSON): {process.path('reports')}", file=sys.stderr)
         return 0
     finally:
         if started or not args.keep:

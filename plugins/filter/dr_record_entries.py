@@ -52,7 +52,8 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.record
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils.drs_summary import summary
 
 AFTER_KEYS = ("job_id", "launch_status", "recovery_instance_id", "ec2_instance_id", "ec2_state", "private_ip",
-              "launched_into_target", "state", "passed", "action", "actions", "recovery_point_time")
+              "launched_into_target", "state", "passed", "action", "actions", "checks", "recovery_point_time",
+              "recovery_started_at")
 
 
 def _status(row):

@@ -619,6 +619,9 @@ class RecoveryGroup:
                 "private_ip": instance.get("PrivateIpAddress"),
                 "expected_target_instance_id": expected,
                 "launched_into_target": (ec2_id == expected) if (expected and status == "LAUNCHED") else None,
+                # RPO inputs (docs/reports.md): the data's point in time against the launch request.
+                "recovery_point_time": ri.get("pointInTimeSnapshotDateTime") if status == "LAUNCHED" else None,
+                "recovery_started_at": job.get("creationDateTime") if job else None,
                 "action": decision.get("action"),
                 "already_handled": decision.get("action") in ("adopt", "done"),
                 "raw_error": raw_error,

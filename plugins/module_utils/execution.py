@@ -431,12 +431,35 @@ def _verdict(measured, target_minutes):
     }
 
 
+def measured_rpo(entry):
+    """Data lost by the recovery, in seconds: the time the recovery was started (``after.recovery_started_at``, else
+    the entry's ``started_at``) minus the point in time the recovered data is from (``after.recovery_point_time``,
+    for DRS the recovery snapshot's ``pointInTimeSnapshotDateTime``). An adapter that measures it itself sets
+    ``after.rpo_seconds``; an entry with only ``replication_lag_seconds`` reports that lag. None without an input.
+    A recovery point taken after the launch request (DRS takes a fresh snapshot at job start) counts as 0."""
+    after = entry.get("after") or {}
+    if after.get("rpo_seconds") is not None:
+        try:
+            return max(0, int(float(after["rpo_seconds"])))
+        except (TypeError, ValueError):
+            return None
+    point = after.get("recovery_point_time")
+    if point:
+        try:
+            lost = seconds_between(point, after.get("recovery_started_at") or entry.get("started_at"))
+        except (TypeError, ValueError):
+            lost = None
+        if lost is not None:
+            return max(0, lost)
+    return entry.get("replication_lag_seconds")
+
+
 def rto_report(record, resources, now=None):
     now = now or utcnow()
     per_resource = []
     for entry in resources:
         verdict = _verdict(entry.get("recovery_seconds"), entry.get("rto_target_minutes"))
-        rpo = _verdict(entry.get("replication_lag_seconds"), entry.get("rpo_target_minutes"))
+        rpo = _verdict(measured_rpo(entry), entry.get("rpo_target_minutes"))
         per_resource.append(dict(resource=entry["resource"], name=entry.get("name"), wave=entry.get("wave"),
                                  rto=verdict, rpo=rpo))
     per_wave = []

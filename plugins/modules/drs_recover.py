@@ -229,6 +229,14 @@ servers:
         - Whether the server launched into the expected target.
         - Null when no target was expected or the server has not launched.
       type: bool
+    recovery_point_time:
+      description:
+        - When the data the server launched with was captured (the recovery instance's C(pointInTimeSnapshotDateTime)).
+        - Null until the server launched. With RV(servers[].recovery_started_at) it gives the measured RPO.
+      type: str
+    recovery_started_at:
+      description: When the job that launched the server was created (the launch request).
+      type: str
     raw_error:
       description: For a failed server, the raw error from the DRS job log (or the StartRecovery refusal).
       type: str
