@@ -44,9 +44,15 @@ def _backend(account, region):
 
 
 def _fs_lifecycle(fs):
+    # A transition once seen over stays over: raising the time scale later never takes a file system back.
+    if getattr(fs, "_sandbox_available", False):
+        return "AVAILABLE"
     if not hasattr(fs, "_sandbox_lifecycle"):
         fs._sandbox_lifecycle = _clock.start(CREATE_FILE_SYSTEM_SECONDS)  # pylint: disable=protected-access
-    return "AVAILABLE" if _clock.over(fs._sandbox_lifecycle) else "CREATING"  # pylint: disable=protected-access
+    if _clock.over(fs._sandbox_lifecycle):  # pylint: disable=protected-access
+        fs._sandbox_available = True  # pylint: disable=protected-access
+        return "AVAILABLE"
+    return "CREATING"
 
 
 def _fs_descriptor(fs):
@@ -57,10 +63,13 @@ def _fs_descriptor(fs):
 
 
 def _backup_lifecycle(backup):
+    if getattr(backup, "_sandbox_available", False):
+        return "AVAILABLE"
     transition = getattr(backup, "_sandbox_transition", None)
     if transition is None:
         transition = {"started": backup.creation_time, "seconds": BACKUP_SECONDS}
     if _clock.over(transition):
+        backup._sandbox_available = True  # pylint: disable=protected-access
         return "AVAILABLE"
     return "COPYING" if getattr(backup, "_sandbox_source", None) else "CREATING"
 
