@@ -158,18 +158,133 @@ def elasticache_replication_group(seeder, resource, account_id, region, tags):
 
 
 def efs_file_system(seeder, resource, account_id, region, tags):
+    """A file system; with ``replication: true`` it replicates to a new file system in the other region, tagged with
+    the scope only (``replica_tags`` overrides)."""
     efs = seeder.client("efs", account_id, region)
     fs = efs.create_file_system(CreationToken=resource["name"], Tags=_tags({"Name": resource["name"], **tags}))
-    return {"arn": fs.get("FileSystemArn"), "id": fs["FileSystemId"]}
+    created = {"arn": fs.get("FileSystemArn"), "id": fs["FileSystemId"]}
+    if resource.get("replication"):
+        other = seeder.dr if region == seeder.primary else seeder.primary
+        config = efs.create_replication_configuration(SourceFileSystemId=fs["FileSystemId"],
+                                                      Destinations=[{"Region": other}])
+        replica = config["Destinations"][0]["FileSystemId"]
+        replica_tags = resource.get("replica_tags", _scope_tags({"Name": f"{resource['name']}-dr", **tags}))
+        if replica_tags:
+            seeder.client("efs", account_id, other).tag_resource(ResourceId=replica, Tags=_tags(replica_tags))
+        created["replica_id"] = replica
+    return created
+
+
+def _scope_tags(tags):
+    """The tags a resource's DR-side twin carries: the scope, not the DR schema (it is not a resource of its own)."""
+    return {k: v for k, v in tags.items() if k in ("Customer", "Environment", "Name")}
+
+
+def _event_bus(seeder, account_id, region, name, tags):
+    events = seeder.client("events", account_id, region)
+    if name == "default":
+        arn = events.describe_event_bus(Name="default")["Arn"]
+        if tags:
+            events.tag_resource(ResourceARN=arn, Tags=_tags(tags))
+        return arn
+    return events.create_event_bus(Name=name, Tags=_tags(tags))["EventBusArn"]
 
 
 def eventbridge_rule(seeder, resource, account_id, region, tags):
+    """A rule in the primary region and, unless ``twin: false``, its DR twin: the same name on the event bus of the
+    same name in the DR region, deployed DISABLED and tagged with the scope only (``twin_tags`` overrides)."""
+    bus = resource.get("event_bus", "default")
+    created = {"id": resource["name"]}
+    regions = [(region, tags, resource.get("state", "ENABLED"))]
+    if resource.get("twin", True):
+        other = seeder.dr if region == seeder.primary else seeder.primary
+        regions.append((other, resource.get("twin_tags", _scope_tags(tags)), resource.get("twin_state", "DISABLED")))
+    for where, rule_tags, state in regions:
+        events = seeder.client("events", account_id, where)
+        if bus != "default":
+            _event_bus(seeder, account_id, where, bus, {})
+        params = {"Name": resource["name"], "State": state, "Tags": _tags(rule_tags), "EventBusName": bus}
+        if resource.get("event_pattern"):
+            params["EventPattern"] = json.dumps(resource["event_pattern"])
+        else:
+            params["ScheduleExpression"] = resource.get("schedule", "rate(5 minutes)")
+        if bus != "default":
+            params.pop("ScheduleExpression", None)
+            params["EventPattern"] = json.dumps(resource.get("event_pattern") or {"source": ["app.orders"]})
+        arn = events.put_rule(**params)["RuleArn"]
+        created["arn" if where == region else "twin_arn"] = arn
+    return created
+
+
+def eventbridge_endpoint(seeder, resource, account_id, region, tags):
+    """A global endpoint over an event bus of the same name in both regions, failing over through a Route 53 health
+    check. Endpoints take no tags: the primary bus carries the DR tags, the secondary bus and the health check the
+    scope (``secondary_tags`` / ``health_check_tags`` override)."""
+    other = seeder.dr if region == seeder.primary else seeder.primary
+    bus = resource.get("event_bus", resource["name"])
+    primary_bus = _event_bus(seeder, account_id, region, bus, tags)
+    secondary_bus = _event_bus(seeder, account_id, other, bus, resource.get("secondary_tags", _scope_tags(tags)))
+    r53 = seeder.client("route53", account_id, "us-east-1")
+    fqdn = resource.get("health_check_fqdn", f"{resource['name']}.example.com")
+    check = r53.create_health_check(CallerReference=f"sandbox-{resource['name']}", HealthCheckConfig={
+        "Type": "HTTPS", "FullyQualifiedDomainName": fqdn, "Port": 443, "ResourcePath": "/health",
+        "RequestInterval": 30, "FailureThreshold": 3})["HealthCheck"]
+    check_tags = resource.get("health_check_tags", _scope_tags(tags))
+    if check_tags:
+        r53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=check["Id"], AddTags=_tags(check_tags))
     events = seeder.client("events", account_id, region)
-    arn = events.put_rule(
-        Name=resource["name"], ScheduleExpression=resource.get("schedule", "rate(5 minutes)"),
-        State=resource.get("state", "ENABLED"), Tags=_tags(tags),
-    )["RuleArn"]
-    return {"arn": arn, "id": resource["name"]}
+    endpoint = events.create_endpoint(
+        Name=resource["name"], Description=resource.get("description", resource["name"]),
+        RoutingConfig={"FailoverConfig": {"Primary": {"HealthCheck": f"arn:aws:route53:::healthcheck/{check['Id']}"},
+                                          "Secondary": {"Route": other}}},
+        ReplicationConfig={"State": "DISABLED"},
+        EventBuses=[{"EventBusArn": primary_bus}, {"EventBusArn": secondary_bus}],
+    )
+    return {"arn": endpoint["Arn"], "id": resource["name"], "health_check_id": check["Id"],
+            "event_bus_arns": [primary_bus, secondary_bus]}
+
+
+def _wait_backup(fsx, backup_id, timeout=60.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        [backup] = fsx.describe_backups(BackupIds=[backup_id])["Backups"]
+        if backup["Lifecycle"] == "AVAILABLE" or time.monotonic() > deadline:
+            return backup
+        time.sleep(0.2)
+
+
+def fsx_file_system(seeder, resource, account_id, region, tags):
+    """An FSx file system (``file_system_type`` LUSTRE, WINDOWS or OPENZFS) with a backup copied to the other
+    region (``copy: false`` leaves the copy out, ``backup: false`` the backup). Backups and copies carry the scope
+    tags only (``copy_tags`` overrides the copy's)."""
+    fsx = seeder.client("fsx", account_id, region)
+    fs_type = resource.get("file_system_type", "LUSTRE")
+    params = {"FileSystemType": fs_type, "StorageCapacity": resource.get("storage_capacity", 1200),
+              "StorageType": "SSD", "SubnetIds": _subnet_ids(seeder, account_id, region, resource)[:1],
+              "Tags": _tags({"Name": resource["name"], **tags})}
+    if fs_type == "LUSTRE":
+        params["LustreConfiguration"] = {"DeploymentType": "PERSISTENT_2", "PerUnitStorageThroughput": 125}
+    elif fs_type == "WINDOWS":
+        params["WindowsConfiguration"] = {"ThroughputCapacity": 32, "DeploymentType": "SINGLE_AZ_2"}
+    elif fs_type == "OPENZFS":
+        params["OpenZFSConfiguration"] = {"DeploymentType": "SINGLE_AZ_2", "ThroughputCapacity": 160}
+    fs = fsx.create_file_system(**params)["FileSystem"]
+    created = {"arn": fs["ResourceARN"], "id": fs["FileSystemId"]}
+    if resource.get("backup", True):
+        scope = _scope_tags(tags)
+        backup = fsx.create_backup(FileSystemId=fs["FileSystemId"], Tags=_tags(scope))["Backup"]
+        created["backup_id"] = backup["BackupId"]
+        if resource.get("copy", True):
+            _wait_backup(fsx, backup["BackupId"])
+            other = seeder.dr if region == seeder.primary else seeder.primary
+            dr_fsx = seeder.client("fsx", account_id, other)
+            copy = dr_fsx.copy_backup(SourceBackupId=backup["BackupId"], SourceRegion=region,
+                                      Tags=_tags(resource.get("copy_tags", scope)))["Backup"]
+            created["copy_id"] = copy["BackupId"]
+            _wait_backup(dr_fsx, copy["BackupId"])
+    return created
 
 
 def s3_bucket(seeder, resource, account_id, region, tags):
@@ -204,6 +319,8 @@ CREATORS = {
     "elasticache_replication_group": elasticache_replication_group,
     "efs_file_system": efs_file_system,
     "eventbridge_rule": eventbridge_rule,
+    "eventbridge_endpoint": eventbridge_endpoint,
+    "fsx_file_system": fsx_file_system,
     "s3_bucket": s3_bucket,
     "route53_zone": route53_zone,
 }

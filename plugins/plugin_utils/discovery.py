@@ -163,6 +163,56 @@ def autoscaling_groups(client, customers=None):
     return found
 
 
+def eventbridge_endpoints(client, tagged):
+    """EventBridge global endpoints homed in this region: endpoints take no tags, so an endpoint carries the tags
+    of its primary event bus (dr:enabled there protects the endpoint). The bus is then the endpoint's, not a
+    resource of its own. Returns the endpoints to add; consumed bus entries are removed from ``tagged``."""
+    by_arn = {item["arn"]: item for item in tagged}
+    found = []
+    try:
+        endpoints = client.list_endpoints().get("Endpoints", [])
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in ("AccessDeniedException", "UnknownOperationException"):
+            return []
+        raise
+    for endpoint in endpoints:
+        buses = [b.get("EventBusArn") for b in endpoint.get("EventBuses") or []]
+        primary = by_arn.get(buses[0]) if buses else None
+        if primary is None:
+            continue
+        routing = (endpoint.get("RoutingConfig") or {}).get("FailoverConfig") or {}
+        found.append({"arn": endpoint["Arn"], "tags": dict(primary["tags"]), "eventbridge": {
+            "kind": "endpoint", "endpoint_name": endpoint["Name"], "home_region": endpoint["Arn"].split(":")[3],
+            "health_check_arn": (routing.get("Primary") or {}).get("HealthCheck"),
+            "secondary_region": (routing.get("Secondary") or {}).get("Route"), "event_buses": buses}})
+        tagged.remove(primary)
+    return found
+
+
+def efs_replications(client, tagged):
+    """The DR copy of each tagged EFS file system (its replication configuration, either direction), so that a run
+    from the cached inventory (the primary region down) still knows it. Mutates the tagged entries."""
+    for item in tagged:
+        parts = item["arn"].split(":")
+        if parts[2:3] != ["elasticfilesystem"] or ":file-system/" not in item["arn"]:
+            continue
+        fs_id = item["arn"].rsplit("/", 1)[-1]
+        spec = {"file_system_id": fs_id}
+        try:
+            replications = client.describe_replication_configurations(FileSystemId=fs_id).get("Replications", [])
+        except ClientError:
+            replications = []  # no replication (ReplicationNotFound) or not allowed: PREFLIGHT reports it
+        for config in replications[:1]:
+            destination = (config.get("Destinations") or [{}])[0]
+            if config.get("SourceFileSystemId") == fs_id:
+                spec.update(peer_file_system_id=destination.get("FileSystemId"), peer_region=destination.get("Region"))
+            else:
+                spec.update(peer_file_system_id=config.get("SourceFileSystemId"),
+                            peer_region=config.get("SourceFileSystemRegion"))
+            spec["replication_status"] = destination.get("Status")
+        item["efs"] = spec
+
+
 def rds_cluster_members(client, instance_arns):
     """Map DB instance ARNs to their Aurora cluster: members are failed over with the cluster, not alone."""
     members = {}
@@ -248,6 +298,10 @@ def _scan_region(sessions, spec, region, customers):
     try:
         block["tagged"] = tagged_resources(sessions.client(spec, "resourcegroupstaggingapi", region), customers)
         block["tagged"].extend(autoscaling_groups(sessions.client(spec, "autoscaling", region), customers))
+        if any(t["arn"].split(":")[2:3] == ["events"] for t in block["tagged"]):
+            block["tagged"].extend(eventbridge_endpoints(sessions.client(spec, "events", region), block["tagged"]))
+        if any(t["arn"].split(":")[2:3] == ["elasticfilesystem"] for t in block["tagged"]):
+            efs_replications(sessions.client(spec, "efs", region), block["tagged"])
         db_instances = [t["arn"] for t in block["tagged"] if t["arn"].split(":")[2:3] == ["rds"]
                         and t["arn"].split(":")[5:6] == ["db"]]
         if db_instances:

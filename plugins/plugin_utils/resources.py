@@ -167,6 +167,7 @@ def _collect(raw):
                 )
                 if parts["service"] == "autoscaling":
                     candidate["resource_id"] = candidate["resource_name"]
+                candidate["technology_vars"] = technology_vars(technology, parts, item)
                 candidate["sources"].add(source)
                 if technology is None:
                     candidate["problems"].append(validation.problem(
@@ -206,6 +207,39 @@ def _collect(raw):
         ))
         candidates.append(candidate)
     return candidates, targets
+
+
+def _eventbridge_vars(parts, item):
+    """dr_eventbridge: a rule's name and event bus (``rule/<name>`` or ``rule/<bus>/<name>``), or a global
+    endpoint's name, home region, health check, secondary region and buses (from discovery)."""
+    if item.get("eventbridge"):
+        return dict(item["eventbridge"])
+    path = parts["resource_id"].split("/")
+    return {"kind": "rule", "rule_name": path[-1], "event_bus_name": path[0] if len(path) > 1 else "default"}
+
+
+def _efs_vars(parts, item):
+    """dr_efs: the file system and, from its replication configuration, its DR copy (discovery)."""
+    return dict(item.get("efs") or {"file_system_id": parts["resource_id"]})
+
+
+def _fsx_vars(parts, _item):
+    """dr_fsx: the file system whose backups are copied to the DR region."""
+    return {"file_system_id": parts["resource_id"]}
+
+
+# Technology-specific host variables (one mapping per technology, e.g. dr_eventbridge), built from the ARN and what
+# discovery collected for the resource.
+TECHNOLOGY_VARS = {
+    "eventbridge": ("dr_eventbridge", _eventbridge_vars),
+    "efs": ("dr_efs", _efs_vars),
+    "fsx": ("dr_fsx", _fsx_vars),
+}
+
+
+def technology_vars(technology, parts, item):
+    name, build = TECHNOLOGY_VARS.get(technology, (None, None))
+    return {name: build(parts, item)} if build else {}
 
 
 def _origin_key(server, account_id, account, accounts):
@@ -408,6 +442,7 @@ def _host_vars(candidate, account):
         "dr_target": _target_vars(candidate["target"]),
         "dr_validation_errors": candidate["problems"],
         "dr_inventory_source": "cache" if "cache" in candidate["sources"] else "live",
+        **(candidate.get("technology_vars") or {}),
     }
 
 

@@ -104,9 +104,86 @@ TECHNOLOGIES = {
     "opensearch": _technology("OpenSearch domain", [("es", "domain")], "switchover"),
     "autoscaling": _technology("EC2 Auto Scaling group", [("autoscaling", "autoScalingGroup")], "scale-up"),
     "eventbridge": _technology(
-        "EventBridge rules and global endpoints", [("events", "rule"), ("events", "endpoint")], "enable-rules"),
-    "efs": _technology("EFS replication", [("elasticfilesystem", "file-system")], "replication-failover"),
-    "fsx": _technology("FSx restore from backup", [("fsx", "file-system")], "restore-from-backup"),
+        "EventBridge rules and global endpoints", [("events", "rule"), ("events", "endpoint")], "enable-rules",
+        role="adapter_eventbridge",
+        operations={
+            "failover": ["preflight", "activate"],
+            "drill": ["preflight", "activate"],
+            "failback": ["preflight", "activate"],
+            "emergency": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "activate": "enable the rule in the DR region, disable it in the old region when that answers; "
+                            "global endpoint: force its Route 53 health check unhealthy, check the endpoint ACTIVE",
+            },
+            "drill": {"activate": "report the rule states and endpoint health check a failover would change "
+                                  "(nothing changes)"},
+            "failback": {
+                "activate": "enable the rule in the primary region, disable it in the DR region; global endpoint: "
+                            "clear the health check's Disabled/Inverted, check the endpoint ACTIVE",
+            },
+            "emergency": {"activate": "enable the rule in the DR region (the old region's rule is disabled only "
+                                      "if that region answers); global endpoint: force its health check unhealthy"},
+        },
+        plan_fields=["dr_resource_name"],
+        report_fields=["active_region_rule_state", "old_region_rule_state", "routing_to", "endpoint_state"],
+    ),
+    "efs": _technology(
+        "EFS replication", [("elasticfilesystem", "file-system")], "replication-failover",
+        role="adapter_efs",
+        operations={
+            "failover": ["preflight", "activate", "replicate"],
+            "drill": ["preflight", "activate"],
+            "failback": ["preflight", "activate", "replicate"],
+            # The primary region is down: make the DR copy writable at once; the reverse replication is deferred.
+            "emergency": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "activate": "delete the replication configuration: the DR file system becomes writable (its "
+                            "protection and last sync recorded)",
+                "replicate": "set the original file system's overwrite protection DISABLED, replicate DR -> "
+                             "original, wait until ENABLED",
+            },
+            "drill": {"activate": "check the replication is ENABLED and its last sync current (nothing changes)"},
+            "failback": {
+                "activate": "delete the reverse replication: the original file system becomes writable",
+                "replicate": "set the DR file system's overwrite protection DISABLED, replicate original -> DR, "
+                             "wait until ENABLED",
+            },
+            "emergency": {"activate": "delete the local replication configuration (LOCAL_CONFIGURATION_ONLY): the DR "
+                                      "file system becomes writable; REPLICATE later"},
+        },
+        plan_fields=["dr_resource_id"],
+        report_fields=["dr_file_system_id", "dr_protection", "replication", "recovery_point_time"],
+    ),
+    "fsx": _technology(
+        "FSx restore from backup", [("fsx", "file-system")], "restore-from-backup",
+        role="adapter_fsx",
+        # No failback: the way back is the backup copy REPLICATE leaves in the original region
+        # (docs/technologies/fsx.md); PREFLIGHT of a failback refuses FSx resources by name with the fix.
+        operations={
+            "failover": ["preflight", "instantiate", "activate", "replicate"],
+            "drill": ["preflight", "instantiate", "activate", "cleanup"],
+            "emergency": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "instantiate": "restore the newest backup copied to the DR region into a new file system",
+                "activate": "check the restored file system is AVAILABLE",
+                "replicate": "back up the restored file system and copy the backup to the original region",
+            },
+            "drill": {
+                "instantiate": "restore the newest DR backup copy into a temporary file system",
+                "activate": "check the temporary file system is AVAILABLE",
+                "cleanup": "delete the temporary file system",
+            },
+            "emergency": {"activate": "restore the newest DR backup copy and check it is AVAILABLE"},
+        },
+        plan_fields=["dr_resource_id"],
+        report_fields=["restored_file_system_id", "restored_lifecycle", "backup_id", "recovery_point_time"],
+    ),
 }
 
 # Recovery order of technologies inside one wave when a team gives no dr:dependencies: data first, then compute,
