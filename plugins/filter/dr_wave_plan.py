@@ -70,11 +70,14 @@ _value:
       type: list
 """
 
+import re
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
 PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+_WHOLE = re.compile(r"[0-9]+")
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def _norm(value):
@@ -88,7 +91,8 @@ def _wave(host):
     if isinstance(value, int):
         return value if value >= 1 else None
     text = str(value if value is not None else "").strip()
-    return int(text) if text.isdigit() and int(text) >= 1 else None
+    # ASCII digits only: str.isdigit() accepts superscripts that int() refuses.
+    return int(text) if _WHOLE.fullmatch(text) and int(text) >= 1 else None
 
 
 def _label(host):
@@ -103,7 +107,7 @@ def _wave_error(host):
         what = "dr:wave is missing or empty"
     else:
         text = str(raw).strip()
-        what = (f"dr:wave {text!r} is not an integer" if not text.lstrip("-").isdigit()
+        what = (f"dr:wave {text!r} is not an integer" if not _INTEGER.fullmatch(text)
                 else f"dr:wave {text!r} is not a wave number (1 or more)")
     return (f"{_label(host)}: {what}; fix: set the tag dr:wave to the wave number, "
             "1 or more (for example dr:wave=1)")
@@ -130,14 +134,14 @@ def _tiers(wave_hosts, aliases, wave_of, errors):
         for dep in _dependencies(host):
             target = aliases.get(_norm(dep))
             if target is None:
-                errors.append(f"{name}: dr:dependencies names {dep!r}, which is not an in-scope resource; "
-                              "fix the tag or bring that resource into scope")
+                errors.append(f"{_label(host)}: dr:dependencies names {dep!r}, which is not an in-scope resource; "
+                              "fix: correct the tag, or bring that resource into scope")
             elif target in names:
                 if target != name:
                     needs[name].add(target)
             elif wave_of.get(target, 0) > wave_of[name]:
-                errors.append(f"{name}: depends on {target} in the later wave {wave_of[target]}; "
-                              f"move {target} to wave {wave_of[name]} or earlier")
+                errors.append(f"{_label(host)}: depends on {target} in the later wave {wave_of[target]}; "
+                              f"fix: move {target} to wave {wave_of[name]} or earlier")
     by_name = {h["inventory_hostname"]: h for h in wave_hosts}
     tiers = []
     remaining = dict(needs)

@@ -101,6 +101,12 @@ def test_the_wave_plan_names_the_tag_value_not_none():
         "dr:wave to the wave number, 1 or more (for example dr:wave=1)"]
 
 
+@pytest.mark.parametrize("value", ["²", "١", "0", "-3", "1.5", True, " "])
+def test_the_wave_plan_never_crashes_on_an_odd_wave(value):
+    plan = dr_wave_plan([_plan_host("fn", dr_wave=value, dr_tags={"dr:wave": str(value)})], customer="acme")
+    assert plan["hosts"] == [] and len(plan["errors"]) == 1 and "fix: set the tag dr:wave" in plan["errors"][0]
+
+
 def test_a_resource_without_customer_is_reported_and_never_crashes_the_customer_list():
     hosts = [_plan_host("fn"), _plan_host("orphan", dr_customer=None, dr_tags={}),
              _plan_host("blank", dr_customer=None, dr_tags={"Customer": "  "})]
