@@ -31,8 +31,14 @@ options:
 attributes:
   check_mode:
     support: full
+    description: The variables are checked in check mode as well; nothing changes either way.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff to show.
+  platform:
+    support: full
+    platforms: all
+    description: Runs on the controller, whatever the target host.
 author:
   - Enterprise DR maintainers (@enterprise_dr)
 """
