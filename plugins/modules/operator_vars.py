@@ -14,7 +14,7 @@ description:
     input. A name the playbook does not take is refused with the nearest valid name
     (C(unknown variable aproval_mode; did you mean approval_mode?)); internal names (C(ansible_*), C(awx_*),
     C(tower_*), C(molecule_*)) are let through.
-  - C(environment) is refused naming C(env): Ansible hands the play C([]) for this reserved word, which would
+  - C(environment) is refused naming C(env). Ansible hands the play C([]) for this reserved word, which would
     otherwise widen the run to every environment of the customer.
   - Each value is checked for its type, its accepted values and its range (timeouts more than 0, poll interval
     1 or more, thresholds 0 or more); each message names the variable, the value given and the fix.
