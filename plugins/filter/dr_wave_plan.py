@@ -56,15 +56,28 @@ _value:
       description: Hosts of the customer left out by the wave or technology filter, with the reason.
       type: list
     errors:
-      description: Dependency problems that make the plan unsafe (cycles, unknown names, later waves).
+      description:
+        - Problems that make the plan unsafe (a dr:wave that is not a whole number 1 or more, dependency cycles,
+          unknown names, later waves), each naming the resource ARN, the tag, the value given and the fix.
+      type: list
+    customers:
+      description: The customers of every DR host, without case, sorted (hosts without a Customer tag left out).
+      type: list
+    unassigned:
+      description:
+        - DR hosts without a usable C(Customer) tag (never in any customer's scope), each as a message naming the
+          resource ARN, the tag and the fix.
       type: list
 """
 
+import re
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
 PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+_WHOLE = re.compile(r"[0-9]+")
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def _norm(value):
@@ -72,10 +85,32 @@ def _norm(value):
 
 
 def _wave(host):
-    try:
-        return int(host.get("dr_wave"))
-    except (TypeError, ValueError):
+    value = host.get("dr_wave")
+    if isinstance(value, bool):
         return None
+    if isinstance(value, int):
+        return value if value >= 1 else None
+    text = str(value if value is not None else "").strip()
+    # ASCII digits only: str.isdigit() accepts superscripts that int() refuses.
+    return int(text) if _WHOLE.fullmatch(text) and int(text) >= 1 else None
+
+
+def _label(host):
+    """The host name and, when known, its resource ARN."""
+    arn = host.get("dr_arn")
+    return f"{host['inventory_hostname']} ({arn})" if arn else host["inventory_hostname"]
+
+
+def _wave_error(host):
+    raw = (host.get("dr_tags") or {}).get("dr:wave", host.get("dr_wave"))
+    if raw is None or not str(raw).strip():
+        what = "dr:wave is missing or empty"
+    else:
+        text = str(raw).strip()
+        what = (f"dr:wave {text!r} is not an integer" if not _INTEGER.fullmatch(text)
+                else f"dr:wave {text!r} is not a wave number (1 or more)")
+    return (f"{_label(host)}: {what}; fix: set the tag dr:wave to the wave number, "
+            "1 or more (for example dr:wave=1)")
 
 
 def _sort_key(host):
@@ -99,14 +134,14 @@ def _tiers(wave_hosts, aliases, wave_of, errors):
         for dep in _dependencies(host):
             target = aliases.get(_norm(dep))
             if target is None:
-                errors.append(f"{name}: dr:dependencies names {dep!r}, which is not an in-scope resource; "
-                              "fix the tag or bring that resource into scope")
+                errors.append(f"{_label(host)}: dr:dependencies names {dep!r}, which is not an in-scope resource; "
+                              "fix: correct the tag, or bring that resource into scope")
             elif target in names:
                 if target != name:
                     needs[name].add(target)
             elif wave_of.get(target, 0) > wave_of[name]:
-                errors.append(f"{name}: depends on {target} in the later wave {wave_of[target]}; "
-                              f"move {target} to wave {wave_of[name]} or earlier")
+                errors.append(f"{_label(host)}: depends on {target} in the later wave {wave_of[target]}; "
+                              f"fix: move {target} to wave {wave_of[name]} or earlier")
     by_name = {h["inventory_hostname"]: h for h in wave_hosts}
     tiers = []
     remaining = dict(needs)
@@ -128,10 +163,18 @@ def dr_wave_plan(hosts, customer=None, environment=None, waves=None, technologie
         raise AnsibleFilterError("dr_wave_plan needs customer=")
     wave_filter = {int(w) for w in waves} if waves else None
     tech_filter = {_norm(t) for t in technologies} if technologies else None
-    in_scope, excluded, errors = [], [], []
+    in_scope, excluded, errors, customers, unassigned = [], [], [], set(), []
     for host in hosts or []:
         if not isinstance(host, Mapping) or "inventory_hostname" not in host:
             continue
+        if "dr_technology" in host and not _norm(host.get("dr_customer")):
+            raw = (host.get("dr_tags") or {}).get("Customer")
+            shown = "missing" if raw is None else f"{str(raw)!r}, empty"
+            unassigned.append(f"{_label(host)}: tag Customer is {shown}, so the "
+                              "resource is in no customer's scope; fix: add the tag Customer=<customer> "
+                              "(for example Customer=acme), or remove dr:enabled")
+        elif host.get("dr_customer") is not None:
+            customers.add(_norm(host.get("dr_customer")))
         if _norm(host.get("dr_customer")) != _norm(customer):
             continue
         if environment and _norm(host.get("dr_environment")) != _norm(environment):
@@ -139,7 +182,7 @@ def dr_wave_plan(hosts, customer=None, environment=None, waves=None, technologie
         name = host["inventory_hostname"]
         wave = _wave(host)
         if wave is None:
-            errors.append(f"{name}: dr:wave {host.get('dr_wave')!r} is not an integer; fix the tag")
+            errors.append(_wave_error(host))
             continue
         if wave_filter is not None and wave not in wave_filter:
             excluded.append({"host": name, "wave": wave, "reason": f"wave {wave} not in the selected waves"})
@@ -177,6 +220,8 @@ def dr_wave_plan(hosts, customer=None, environment=None, waves=None, technologie
         "technologies": sorted({str(h["dr_technology"]) for h in in_scope if h.get("dr_technology")}),
         "excluded": excluded,
         "errors": errors,
+        "customers": sorted(customers),
+        "unassigned": unassigned,
     }
 
 

@@ -54,7 +54,11 @@ options:
   accounts:
     description:
       - The accounts to discover. An account with neither O(accounts[].profile) nor O(accounts[].role_arn)
-        is reached with the hub credentials.
+        is reached with the hub credentials, so it must be the hub's own account (checked with STS
+        C(GetCallerIdentity) before discovery); any other account without them is refused.
+      - Unknown keys in an entry (a typo such as C(rolearn)) are refused with the nearest valid key, as are
+        unknown keys at the top of the file, malformed account IDs and role ARNs, and an C(external_id)
+        without C(role_arn).
     type: list
     elements: dict
     required: true
@@ -178,6 +182,7 @@ keyed_groups:
     prefix: cost_center
 """
 
+import difflib
 import json
 import os
 import re
@@ -199,8 +204,17 @@ from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import grouping
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils.resources import build_inventory
 
-_ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
+_ACCOUNT_ID_RE = re.compile(r"^[0-9]{12}$")
+_ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
+_ACCOUNT_KEYS = ("account_id", "name", "profile", "role_arn", "external_id", "session_name", "primary_region",
+                 "dr_region")
 _WARN_EXAMPLES = 10
+
+
+def _did_you_mean(key, known):
+    close = difflib.get_close_matches(str(key).lower(), known, n=1, cutoff=0.6)
+    return f"did you mean {close[0]}? fix: rename it to {close[0]}" if close else \
+        f"fix: remove it (accepted: {', '.join(sorted(known))})"
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -216,27 +230,62 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return self.templar.template(value)
         return value
 
+    def _where(self):
+        path = getattr(self, "_config_path", None)
+        return f"{path}: " if path else ""
+
+    def _check_top_level_keys(self, config):
+        """Refuse keys of the inventory file this plugin does not take (a typo is never ignored)."""
+        known = sorted(getattr(self, "_options", None) or {})
+        if not known or not isinstance(config, dict):
+            return
+        unknown = [k for k in config if k not in known]
+        if unknown:
+            raise AnsibleParserError(self._where() + "; ".join(
+                f"unknown key {key!r}; {_did_you_mean(key, known)}" for key in sorted(map(str, unknown))))
+
     def _account_specs(self):
-        specs, seen = [], set()
+        specs, seen, where = [], set(), self._where()
         for index, entry in enumerate(self.get_option("accounts") or []):
             if not isinstance(entry, dict) or entry.get("account_id") in (None, ""):
-                raise AnsibleParserError(f"accounts[{index}] needs an account_id (the 12-digit account ID)")
+                raise AnsibleParserError(f"{where}accounts[{index}] needs an account_id (the 12-digit account ID); "
+                                         "fix: add account_id: \"<12 digits>\"")
+            unknown = sorted(str(k) for k in entry if k not in _ACCOUNT_KEYS)
+            if unknown:
+                raise AnsibleParserError(where + "; ".join(
+                    f"accounts[{index}] (account_id {entry['account_id']}): unknown key {key!r}; "
+                    f"{_did_you_mean(key, _ACCOUNT_KEYS)}" for key in unknown))
             raw_id = entry["account_id"]
-            account_id = f"{raw_id:012d}" if isinstance(raw_id, int) else str(raw_id).strip()
+            account_id = f"{raw_id:012d}" if isinstance(raw_id, int) and not isinstance(raw_id, bool) \
+                else str(raw_id).strip()
             if not _ACCOUNT_ID_RE.match(account_id):
-                raise AnsibleParserError(f"accounts[{index}].account_id {raw_id!r} is not a 12-digit AWS account ID; "
-                                         "quote it in YAML to keep leading zeros")
+                raise AnsibleParserError(f"{where}accounts[{index}].account_id {raw_id!r} is not a 12-digit AWS "
+                                         "account ID; fix: write the 12 digits, quoted in YAML to keep leading zeros "
+                                         "(account_id: \"012345678901\")")
             if account_id in seen:
-                raise AnsibleParserError(f"account {account_id} is listed twice in accounts")
+                raise AnsibleParserError(f"{where}account {account_id} is listed twice in accounts; "
+                                         "fix: keep one entry per account")
             seen.add(account_id)
             spec = {key: self._template(entry.get(key)) for key in
                     ("name", "profile", "role_arn", "external_id", "session_name", "primary_region", "dr_region")}
             spec["account_id"] = account_id
+            for key, value in spec.items():
+                if value is not None and not isinstance(value, str):
+                    raise AnsibleParserError(f"{where}accounts[{index}] (account {account_id}): {key} must be a "
+                                             f"string, not {value!r}; fix: quote it")
             if spec["profile"] and spec["role_arn"]:
-                raise AnsibleParserError(f"account {account_id}: give either profile or role_arn, not both")
+                raise AnsibleParserError(f"{where}account {account_id}: give either profile or role_arn, not both; "
+                                         "fix: remove one of them")
+            if spec["role_arn"] and not _ROLE_ARN_RE.match(spec["role_arn"].strip()):
+                raise AnsibleParserError(f"{where}account {account_id}: role_arn {spec['role_arn']!r} is not an IAM "
+                                         f"role ARN; fix: role_arn: arn:aws:iam::{account_id}:role/<name>")
             if spec["role_arn"] and f":{account_id}:" not in spec["role_arn"]:
-                raise AnsibleParserError(f"account {account_id}: role_arn {spec['role_arn']} is in another account; "
-                                         f"use arn:aws:iam::{account_id}:role/<name>")
+                raise AnsibleParserError(f"{where}account {account_id}: role_arn {spec['role_arn']} is in another "
+                                         f"account; fix: use arn:aws:iam::{account_id}:role/<name>")
+            if spec["external_id"] and not spec["role_arn"]:
+                raise AnsibleParserError(f"{where}account {account_id}: external_id is given without role_arn, so "
+                                         "it would never be used; fix: add role_arn: "
+                                         f"arn:aws:iam::{account_id}:role/<name> (or remove external_id)")
             spec["session_name"] = spec["session_name"] or DEFAULT_SESSION_NAME
             spec["primary_region"] = spec["primary_region"] or self.get_option("primary_region")
             spec["dr_region"] = spec["dr_region"] or self.get_option("dr_region")
@@ -252,12 +301,32 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return [{k: spec[k] for k in keys if spec.get(k)} for spec in specs]
 
     # -- discovery and caching -----------------------------------------------------------------
+    def _check_hub_only_accounts(self, base, specs):
+        """An account with neither profile nor role_arn is read with the hub credentials: only the hub's own."""
+        bare = [s["account_id"] for s in specs if not s.get("profile") and not s.get("role_arn")]
+        if not bare:
+            return
+        try:
+            sts = base.client("sts", endpoint_url=self.get_option("endpoint_url") or None,
+                              config=discovery.default_botocore_config())
+            hub = sts.get_caller_identity()["Account"]
+        except Exception:  # no answer here: discovery reports the account with its reason
+            return
+        others = [a for a in bare if a != hub]
+        if others:
+            raise AnsibleParserError(
+                f"{self._where()}account(s) {', '.join(others)} have neither profile nor role_arn, so they would be "
+                f"read with the hub credentials, which belong to account {hub}; fix: add role_arn: "
+                f"arn:aws:iam::{others[0]}:role/<name> (with external_id) or profile: <name> to each "
+                "(docs/onboarding_accounts.md)")
+
     def _discover(self, specs):
         profile = self.get_option("profile")
         try:
             base = boto3.session.Session(profile_name=profile, region_name=self.get_option("primary_region"))
         except Exception as e:  # ProfileNotFound and friends
             raise AnsibleParserError(f"hub credentials: {discovery.error_reason(e)}") from e
+        self._check_hub_only_accounts(base, specs)
         sessions = discovery.AccountSessions(
             base, endpoint_url=self.get_option("endpoint_url") or None,
             botocore_config=discovery.default_botocore_config(),
@@ -330,7 +399,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         super().parse(inventory, loader, path, cache=cache)
         if not HAS_BOTO3:
             raise AnsibleParserError("the dr_resources inventory needs boto3 and botocore")
-        self._read_config_data(path)
+        self._config_path = path
+        config = self._read_config_data(path)
+        self._check_top_level_keys(config)
         specs = self._account_specs()
         raw, _fresh = self._load(path, cache, specs)
         built = build_inventory(raw, customers=self.get_option("customers"),

@@ -67,6 +67,50 @@ def similarity(first, second):
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
+def target_in_scope(target_tags, customer, environment=None):
+    """Whether a launch-into target may receive a server of ``customer`` (and ``environment``).
+
+    A target tagged with another Customer is never a candidate, nor one tagged with another Environment
+    when both the target and the server name one. A target without these tags stays a candidate.
+    """
+    tags = target_tags or {}
+    target_customer = normalize_name(tags.get("Customer"))
+    if target_customer and target_customer != normalize_name(customer):
+        return False
+    target_environment = normalize_name(tags.get("Environment"))
+    wanted_environment = normalize_name(environment)
+    return not (target_environment and wanted_environment and target_environment != wanted_environment)
+
+
+def match_servers_by_scope(servers, targets, fuzzy_threshold=None):
+    """match_servers over each (customer, environment) of ``servers`` with only that scope's candidate targets.
+
+    ``servers`` carry ``customer`` and ``environment`` (their own tags); the result has the same keys as
+    match_servers, merged. Another customer's target never blocks, receives or is named for a server.
+    """
+    groups = {}
+    for server in servers:
+        key = (normalize_name(server.get("customer")), normalize_name(server.get("environment")))
+        groups.setdefault(key, []).append(server)
+    merged = None
+    for (customer, environment), members in sorted(groups.items()):
+        candidates = [t for t in targets if target_in_scope(t.get("tags"), customer, environment)]
+        result = match_servers(members, candidates, fuzzy_threshold=fuzzy_threshold)
+        if merged is None:
+            merged = result
+            continue
+        for key, value in result.items():
+            if isinstance(value, list):
+                merged.setdefault(key, []).extend(value)
+    if merged is None:
+        return match_servers([], targets, fuzzy_threshold=fuzzy_threshold)
+    matched = {m["target"]["instance_id"] for m in merged["matches"]}
+    merged["unmatched_targets"] = [t for t in targets if t["instance_id"] not in matched]
+    nameless = {t["instance_id"]: t for t in merged["nameless_targets"]}
+    merged["nameless_targets"] = list(nameless.values())
+    return merged
+
+
 def match_servers(servers, targets, fuzzy_threshold=None):
     """Match servers to targets; returns a dict describing every match and every problem.
 

@@ -314,7 +314,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jo
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import account_of
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import last_recovery_snapshot
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import map_concurrently
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.matching import match_servers
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.matching import match_servers_by_scope
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 
 
@@ -384,8 +384,10 @@ def read_group(factory, account_id, region, params):
     if params.get("match_targets") and summaries:
         ec2 = factory.client("ec2", account_id=account_id, region=region)
         targets = discover_launch_targets(ec2)
-        plan = match_servers(
-            [{"source_server_id": s["source_server_id"], "hostname": s["hostname"]} for s in summaries], targets
+        # Each server's own customer and environment: another customer's target is never a candidate.
+        plan = match_servers_by_scope(
+            [{"source_server_id": s["source_server_id"], "hostname": s["hostname"], "customer": s["customer"],
+              "environment": s["environment"]} for s in summaries], targets
         )
         by_server = {m["server"]["source_server_id"]: m["target"] for m in plan["matches"]}
         reasons = {u["server"]["source_server_id"]: u["reason"] for u in plan["unmatched_servers"]}

@@ -273,17 +273,35 @@ def _drs_candidate(server, account_id, account, region, block, accounts, instanc
 
 
 def _strategy(candidate):
-    value = candidate["tags"].get(TAG_STRATEGY)
-    if value and value.strip():
+    value = str(candidate["tags"].get(TAG_STRATEGY) or "")
+    if value.strip():
         return value.strip().lower()
     return DEFAULT_STRATEGY.get(candidate["technology"])
+
+
+def target_belongs_to(target_tags, customer, environment):
+    """Whether a launch-into target may be a candidate for a server of ``customer``/``environment``.
+
+    A target tagged with another Customer is never a candidate; nor one tagged with another Environment
+    when both carry one. Untagged targets stay candidates (the Name match decides), as before.
+    """
+    tags = target_tags or {}
+    target_customer = normalize_name(tags.get(TAG_CUSTOMER))
+    if target_customer and target_customer != normalize_name(customer):
+        return False
+    target_environment = normalize_name(tags.get(TAG_ENVIRONMENT))
+    if target_environment and normalize_name(environment) and target_environment != normalize_name(environment):
+        return False
+    return True
 
 
 def match_targets(candidates, targets):
     """Attach each DRS candidate's launch-into target: normalized Name == normalized hostname, one to one.
 
-    Two targets with one normalized Name, two servers claiming one target, and a launch-into-instance
-    server without a target are problems on the servers concerned; nothing is guessed.
+    Only targets of the server's own customer (and environment, when the target names one) are candidates:
+    another customer's target never causes a duplicate-Name refusal, never receives a server, and is never
+    named in advice. Two candidate targets with one normalized Name, two servers claiming one target, and a
+    launch-into-instance server without a target are problems on the servers concerned; nothing is guessed.
     """
     by_name = {}
     for key, items in targets.items():
@@ -295,7 +313,9 @@ def match_targets(candidates, targets):
         if candidate["technology"] != "drs" or not candidate["source_server_id"]:
             continue
         name = normalize_name(candidate["hostname"])
-        found = sorted(by_name.get((candidate["account_id"], candidate["region"], name), []),
+        found = sorted((t for t in by_name.get((candidate["account_id"], candidate["region"], name), [])
+                        if target_belongs_to(t.get("tags"), candidate["tags"].get(TAG_CUSTOMER),
+                                             candidate["tags"].get(TAG_ENVIRONMENT))),
                        key=lambda t: t["instance_id"])
         if len(found) > 1:
             ids = ", ".join(t["instance_id"] for t in found)
@@ -401,7 +421,7 @@ def _target_vars(target):
 def _host_vars(candidate, account):
     tags = candidate["tags"]
     wave = validation.parse_wave(tags.get(TAG_WAVE))
-    priority = (tags.get(TAG_PRIORITY) or validation.DEFAULT_PRIORITY).strip().lower()
+    priority = str(tags.get(TAG_PRIORITY) or validation.DEFAULT_PRIORITY).strip().lower()
     if priority not in PRIORITY_RANK:
         priority = None
     rto, rpo = tags.get(TAG_RTO), tags.get(TAG_RPO)
@@ -417,8 +437,8 @@ def _host_vars(candidate, account):
         "dr_wave": wave,
         "dr_priority": priority,
         "dr_priority_rank": PRIORITY_RANK.get(priority, len(PRIORITY_RANK)),
-        "dr_customer": (tags.get(TAG_CUSTOMER) or "").strip() or None,
-        "dr_environment": (tags.get(TAG_ENVIRONMENT) or "").strip() or None,
+        "dr_customer": str(tags.get(TAG_CUSTOMER) or "").strip() or None,
+        "dr_environment": str(tags.get(TAG_ENVIRONMENT) or "").strip() or None,
         "dr_account_id": candidate["account_id"],
         "dr_account_name": account.get("name"),
         "dr_primary_region": account.get("primary_region"),
@@ -435,7 +455,7 @@ def _host_vars(candidate, account):
         "dr_recovery_strategy": _strategy(candidate),
         "dr_rto_target": validation.parse_minutes(rto) if rto is not None else None,
         "dr_rpo_target": validation.parse_minutes(rpo) if rpo is not None else None,
-        "dr_health_check_url": (tags.get(TAG_HEALTH_URL) or "").strip() or None,
+        "dr_health_check_url": str(tags.get(TAG_HEALTH_URL) or "").strip() or None,
         "dr_dependencies": validation.parse_dependencies(tags.get(TAG_DEPENDENCIES)),
         "dr_dependency_hosts": candidate.get("dependency_hosts", []),
         "dr_tags": dict(tags),
@@ -477,8 +497,8 @@ def build_inventory(raw, customers=None, environments=None):
     resolver = _resolver(in_scope)
     for candidate in in_scope:
         tags = candidate["tags"]
-        candidate["problems"] = validation.validate_tags(candidate["arn"], tags, skip=candidate["skip_tags"]) + \
-            candidate["problems"]
+        candidate["problems"] = validation.validate_tags(candidate["arn"], tags, skip=candidate["skip_tags"],
+                                                         technology=candidate["technology"]) + candidate["problems"]
         dependencies = validation.parse_dependencies(tags.get(TAG_DEPENDENCIES))
         if dependencies:
             resolve = resolver(candidate)

@@ -16,6 +16,9 @@ description:
   - Plugins running in Ansible's worker processes cannot see the controller's terminal (their standard
     input is C(/dev/null)); vars plugins run in the controller process, so this one can.
   - Enable it with C(vars_plugins_enabled = host_group_vars, enterprise_dr.orchestration.dr_controller).
+  - The playbooks do not rely on it; their PLAN step asks the same of the
+    M(enterprise_dr.orchestration.operator_vars) action, which needs no enablement (an installed collection
+    run from a directory without this repository's C(ansible.cfg) refuses exactly the same).
 options:
   stage:
     ini:
@@ -27,41 +30,18 @@ extends_documentation_fragment:
   - ansible.builtin.vars_plugin_staging
 """
 
-import multiprocessing
-import os
-import socket
-import sys
-
 from ansible.plugins.vars import BaseVarsPlugin
 
-
-def _controller_pid():
-    """The ansible-playbook process: this one, or the parent when Ansible evaluates vars in a forked worker."""
-    parent = multiprocessing.parent_process()
-    return parent.pid if parent is not None else os.getpid()
-
-
-def _stdin_is_terminal():
-    pid = _controller_pid()
-    try:
-        if pid == os.getpid():
-            return os.isatty(sys.stdin.fileno())
-        # A worker's own standard input is /dev/null: look at the controller's.
-        fd = os.open(f"/proc/{pid}/fd/0", os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
-        try:
-            return os.isatty(fd)
-        finally:
-            os.close(fd)
-    except (AttributeError, ValueError, OSError):
-        return False
+from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils.controller import controller_facts
 
 
 class VarsModule(BaseVarsPlugin):
 
     def get_vars(self, loader, path, entities, cache=True):
         super().get_vars(loader, path, entities)
+        facts = controller_facts()
         return {
-            "dr_controller_interactive": _stdin_is_terminal(),
-            "dr_controller_host": socket.gethostname(),
-            "dr_controller_pid": _controller_pid(),
+            "dr_controller_interactive": facts["interactive"],
+            "dr_controller_host": facts["host"],
+            "dr_controller_pid": facts["pid"],
         }
