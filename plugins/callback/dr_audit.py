@@ -203,14 +203,12 @@ class CallbackModule(CallbackBase):
             self._store = ex.FileStore(settings["store_path"])
         else:
             try:
-                import boto3
-                from botocore.config import Config
+                from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import clients
             except ImportError as e:
                 raise ex.StoreUnavailable(f"boto3 is not installed ({e})") from e
             timeout = self.get_option("timeout")
-            config = Config(connect_timeout=timeout, read_timeout=timeout,
-                            retries={"max_attempts": 3, "mode": "standard"})
-            session = boto3.session.Session(profile_name=self.get_option("profile"))
+            config = clients.retrying_config(connect_timeout=timeout, read_timeout=timeout)
+            session = clients.retrying_session(profile_name=self.get_option("profile"))
             kwargs = {"region_name": settings["region"], "config": config}
             if settings["endpoint_url"]:
                 kwargs["endpoint_url"] = settings["endpoint_url"]

@@ -1100,6 +1100,30 @@ class FileStore(ExecutionStore):
 # ---------------------------------------------------------------------------------------------------------------------
 # DynamoDB store
 
+STORE_THROTTLING_CODES = ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                          "Throttling", "TooManyRequestsException")
+STORE_ACCESS_CODES = ("AccessDeniedException", "UnrecognizedClientException", "ExpiredTokenException",
+                      "InvalidSignatureException", "MissingAuthenticationTokenException", "NoCredentialsError",
+                      "PartialCredentialsError")
+
+
+def store_advice(code, table):
+    """What to do about a DynamoDB error of the record store: the advice follows the error, not a guess."""
+    if code in STORE_THROTTLING_CODES:
+        return (f"DynamoDB throttled {table} beyond the collection's retries (every call backs off and retries "
+                "already): the table exists; re-run the same command once the throughput recovers, or raise the "
+                "account's DynamoDB throughput quota")
+    if code == "ResourceNotFoundException":
+        return "create the table with playbooks/setup_hub.yml (or pass table_name), or use store=file"
+    if code in STORE_ACCESS_CODES:
+        return ("check the hub account's credentials (profile or role) and that they allow dynamodb on the table; "
+                "or use store=file")
+    if code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
+                "InternalServerError", "ServiceUnavailable"):
+        return "DynamoDB did not answer: check the region and network, then re-run the same command; or use store=file"
+    return "check the hub account credentials and region, or use store=file"
+
+
 class DynamoDBStore(ExecutionStore):
     """One table in the hub account (schema in docs/execution_record.md), through a low-level client.
 
@@ -1178,10 +1202,8 @@ class DynamoDBStore(ExecutionStore):
 
     def _unavailable(self, error, what="reach"):
         code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
-        return StoreUnavailable(
-            f"cannot {what} the execution store table {self.table} ({code}: {error}); check the hub account "
-            "credentials and region, create the table with playbooks/setup_hub.yml, or use store=file"
-        )
+        return StoreUnavailable(f"cannot {what} the execution store table {self.table} ({code}: {error}); "
+                                f"{store_advice(code, self.table)}")
 
     def _call(self, method, **kwargs):
         try:
@@ -1388,10 +1410,10 @@ STORE_ARGUMENT_SPEC = {
 
 
 def store_for_module(module):
-    """The store named by the module's options; DynamoDB calls go through the collection's retry policy."""
+    """The store named by the module's options; DynamoDB calls follow the collection's retry policy."""
     params = module.params
     if params["store"] == "file":
         return FileStore(params["store_path"])
-    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
+    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import module_client
 
-    return DynamoDBStore(module.client("dynamodb", retry_decorator=retry_decorator()), params["table_name"])
+    return DynamoDBStore(module_client(module, "dynamodb"), params["table_name"])
