@@ -91,7 +91,6 @@ options:
       - Directory where updates that could not be written wait for replay, one file per execution
         (C(<execution ID>.jsonl)). Defaults to O(log_dir)/pending.
     type: path
-    version_added: 0.2.0
     env:
       - name: EDR_AUDIT_PENDING_DIR
     ini:

@@ -26,7 +26,7 @@ description:
   - O(action=approve) records a decision for the gate the run waits at (or for O(gate) in advance). A C(cancel)
     decision ends the run in any state, as O(action=cancel) does.
   - O(action=cancel) ends a run that is running, waiting at a gate or interrupted (for example one whose controller
-    died): status C(cancelled), the scope lock released, and who and why in the record's C(cancellation). A gate the
+    died) - status C(cancelled), the scope lock released, and who and why in the record's C(cancellation). A gate the
     run waits at gets the C(cancel) decision, so a run still polling there stops. Name the run with O(execution_id),
     or with O(customer) (and O(environment)) when exactly one run of that scope is active. Cancelling a run that is
     already cancelled changes nothing; a run that succeeded or failed cannot be cancelled.
@@ -177,7 +177,6 @@ options:
   reason:
     description: Why the run is cancelled (O(action=cancel), required); stored in the record's C(cancellation).
     type: str
-    version_added: 0.2.0
   wait:
     description: With O(action=wait_approval), poll until a decision arrives. Without, only mark the run as waiting.
     type: bool
