@@ -9,13 +9,14 @@ COLLECTION_LINK := .collections/ansible_collections/enterprise_dr/orchestration
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup browser demo test test-unit test-integration lint sanity ruff cfn-lint bench sandbox-start sandbox-stop clean molecule
+.PHONY: help setup browser demo test test-unit test-integration lint sanity ruff cfn-lint bench reliability sandbox-start sandbox-stop clean molecule
 
 help:
 	@echo "make setup   - virtualenv with pinned dependencies (idempotent)"
 	@echo "make demo    - start the sandbox, seed the demo estate, run the demo, stop the sandbox"
 	@echo "make test    - unit + integration tests, ansible-lint, ansible-test sanity, ruff"
 	@echo "make bench   - benchmarks (writes bench/results/latest.json)"
+	@echo "make reliability - fault matrix and crash points (slow; figures to tests/reliability/results.jsonl)"
 
 setup: $(STAMP) $(COLLECTION_LINK) browser
 
@@ -74,6 +75,12 @@ cfn-lint: setup
 
 bench: setup
 	$(PY) -m bench $(BENCH_ARGS)
+
+# The fault matrix and the crash points (tests/reliability/, figures in docs/reliability.md). Slow, so not part of
+# `make test`, which runs a representative subset (tests/integration/test_faults.py). RELIABILITY_ARGS=-k ... selects.
+RELIABILITY_RESULTS ?= tests/reliability/results.jsonl
+reliability: setup
+	RELIABILITY_RESULTS=$(RELIABILITY_RESULTS) $(PY) -m pytest -q -n 0 -p no:cacheprovider tests/reliability $(RELIABILITY_ARGS)
 
 sandbox-start: setup
 	$(PY) -m sandbox start

@@ -18,10 +18,12 @@ description:
     (start/resume), a C(dr_execution_id) fact (M(ansible.builtin.set_fact)), a C(dr_execution_id) extra var,
     or C(dr_record.execution_id) in a result.
   - When the store cannot be reached it warns once, keeps writing the JSON-lines log and appends every update to
-    O(pending_file); the pending updates are replayed at the next playbook start that reaches the store. It never
-    fails the play.
+    the pending file of its execution, O(pending_dir)/<execution ID>.jsonl. Pending updates belong to their
+    execution; they are replayed, in order, only into that execution, by the next playbook that works on it (the
+    resumed run, or any playbook given C(-e dr_execution_id=<ID>)) and reaches the store. It never fails the play.
   - When the playbook ends while the run it started or resumed is still C(running) (a failure without a
-    rescue that finishes the record), the run is marked C(interrupted), so the next run resumes it.
+    rescue that finishes the record), the run is marked C(interrupted), so the next run resumes it; a run that
+    stopped before any change (refused in PREFLIGHT) is closed as C(failed) instead and its scope lock released.
   - Enable it with C(callbacks_enabled = enterprise_dr.orchestration.dr_audit) in C(ansible.cfg) (this repository's
     C(ansible.cfg) does) or C(ANSIBLE_CALLBACKS_ENABLED); docs/awx.md shows AWX.
 requirements:
@@ -84,14 +86,16 @@ options:
     ini:
       - section: callback_dr_audit
         key: profile
-  pending_file:
-    description: Where updates that could not be written wait for replay. Defaults to O(log_dir)/pending-updates.jsonl.
+  pending_dir:
+    description:
+      - Directory where updates that could not be written wait for replay, one file per execution
+        (C(<execution ID>.jsonl)). Defaults to O(log_dir)/pending.
     type: path
     env:
-      - name: EDR_AUDIT_PENDING_FILE
+      - name: EDR_AUDIT_PENDING_DIR
     ini:
       - section: callback_dr_audit
-        key: pending_file
+        key: pending_dir
   timeout:
     description:
       - Connect and read timeout in seconds for the DynamoDB store, so an unreachable hub never stalls the play.
@@ -105,8 +109,10 @@ options:
 """
 
 import datetime
+import hashlib
 import json
 import os
+import re
 
 from ansible import context
 from ansible.plugins.callback import CallbackBase
@@ -149,7 +155,8 @@ class CallbackModule(CallbackBase):
         self.playbook = None
         self.play = None
         self.log_path = None
-        self.pending_path = None
+        self.pending_dir = None
+        self._replayed = set()
 
     # -- options and plumbing ------------------------------------------------------------------------------------
 
@@ -157,8 +164,14 @@ class CallbackModule(CallbackBase):
         super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
         log_dir = os.path.expanduser(self.get_option("log_dir"))
         self.log_path = os.path.join(log_dir, "dr_audit.jsonl")
-        self.pending_path = os.path.expanduser(self.get_option("pending_file") or
-                                               os.path.join(log_dir, "pending-updates.jsonl"))
+        self.pending_dir = os.path.expanduser(self.get_option("pending_dir") or os.path.join(log_dir, "pending"))
+
+    def pending_path(self, execution_id):
+        """The pending-updates file of one execution (a name that cannot leave the directory)."""
+        name = str(execution_id)
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}", name):
+            name = "id-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
+        return os.path.join(self.pending_dir, name + ".jsonl")
 
     def _warn_once(self, key, message):
         if key not in self._warned:
@@ -203,14 +216,12 @@ class CallbackModule(CallbackBase):
             self._store = ex.FileStore(settings["store_path"])
         else:
             try:
-                import boto3
-                from botocore.config import Config
+                from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import clients
             except ImportError as e:
                 raise ex.StoreUnavailable(f"boto3 is not installed ({e})") from e
             timeout = self.get_option("timeout")
-            config = Config(connect_timeout=timeout, read_timeout=timeout,
-                            retries={"max_attempts": 3, "mode": "standard"})
-            session = boto3.session.Session(profile_name=self.get_option("profile"))
+            config = clients.retrying_config(connect_timeout=timeout, read_timeout=timeout)
+            session = clients.retrying_session(profile_name=self.get_option("profile"))
             kwargs = {"region_name": settings["region"], "config": config}
             if settings["endpoint_url"]:
                 kwargs["endpoint_url"] = settings["endpoint_url"]
@@ -224,33 +235,43 @@ class CallbackModule(CallbackBase):
         if self._store_settings()["store"] == "none":
             return
         if not self._store_down:
+            self._replay_pending(execution_id)
+        if not self._store_down:
             try:
                 store = self._get_store()
                 store.update(execution_id, update)
                 return
             except ex.RecordNotFound as e:
-                self._warn_once(f"missing:{execution_id}", f"{e}; the update is kept in {self.pending_path}")
+                self._warn_once(f"missing:{execution_id}",
+                                f"{e}; the update is kept in {self.pending_path(execution_id)}")
             except ex.InvalidTransition as e:
                 self._warn_once(f"finished:{execution_id}", str(e))
                 return
             except Exception as e:  # the play must never fail because of the audit trail
                 self._store_down = True
                 self._warn_once("store", f"execution store unreachable ({e}); keeping the audit log in "
-                                         f"{self.log_path} and pending record updates in {self.pending_path}")
-        self._append(self.pending_path, {"ts": _now(), "execution_id": execution_id, "update": update,
-                                         "store": self._store_settings()})
+                                         f"{self.log_path} and pending record updates in {self.pending_dir}")
+        self._append(self.pending_path(execution_id), {"ts": _now(), "execution_id": execution_id, "update": update,
+                                                       "store": self._store_settings()})
 
-    def _replay_pending(self):
-        if not self.pending_path or not os.path.exists(self.pending_path):
+    def _replay_pending(self, execution_id):
+        """Replay the pending updates of ``execution_id`` (only its own file, only into it), once per playbook."""
+        if not execution_id or execution_id in self._replayed or self._store_settings()["store"] == "none":
+            return
+        self._replayed.add(execution_id)
+        path = self.pending_path(execution_id)
+        if not os.path.exists(path):
             return
         try:
-            with open(self.pending_path, encoding="utf-8") as handle:
+            with open(path, encoding="utf-8") as handle:
                 lines = [json.loads(line) for line in handle if line.strip()]
         except (OSError, ValueError) as e:
-            self._warn_once("pending-read", f"cannot read {self.pending_path}: {e}")
+            self._warn_once("pending-read", f"cannot read {path}: {e}")
             return
         left = []
         for entry in lines:
+            if entry.get("execution_id") != execution_id:
+                continue  # never replay an update into another execution than its own
             if left:
                 left.append(entry)
                 continue
@@ -258,21 +279,21 @@ class CallbackModule(CallbackBase):
                 store = self._get_store()
                 if store is None:
                     return
-                store.update(entry["execution_id"], entry["update"])
+                store.update(execution_id, entry["update"])
             except ex.InvalidTransition:
                 continue
             except Exception as e:  # keep it for the next time
-                self._warn_once("replay", f"{len(lines)} pending record updates not replayed yet ({e})")
+                self._warn_once("replay", f"{len(lines)} pending updates of {execution_id} not replayed yet ({e})")
                 left.append(entry)
         try:
             if left:
-                with open(self.pending_path, "w", encoding="utf-8") as handle:
+                with open(path, "w", encoding="utf-8") as handle:
                     handle.writelines(json.dumps(e, sort_keys=True, default=str) + "\n" for e in left)
             else:
-                os.unlink(self.pending_path)
-                self._event("pending_replayed", count=len(lines))
+                os.unlink(path)
+                self._event("pending_replayed", count=len(lines), replayed_into=execution_id)
         except OSError as e:
-            self._warn_once("pending-write", f"cannot rewrite {self.pending_path}: {e}")
+            self._warn_once("pending-write", f"cannot rewrite {path}: {e}")
 
     # -- learning the execution ID -------------------------------------------------------------------------------
 
@@ -316,7 +337,11 @@ class CallbackModule(CallbackBase):
         if records:
             event[RECORD_KEY] = records
         self._event("task_result", **event)
-        if in_check or is_record_module:
+        if in_check:
+            return
+        if self.execution_id and not self._store_down:
+            self._replay_pending(self.execution_id)
+        if is_record_module:
             return
         for record in records:
             update = {k: record[k] for k in UPDATE_KEYS if record.get(k)}
@@ -339,7 +364,6 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_start(self, playbook):
         self.playbook = os.path.basename(getattr(playbook, "_file_name", "") or "")
         self._safely(self._event, "playbook_start")
-        self._safely(self._replay_pending)
 
     def v2_playbook_on_play_start(self, play):
         def start():
@@ -349,6 +373,8 @@ class CallbackModule(CallbackBase):
             if extra.get("dr_execution_id"):
                 self.execution_id = str(extra["dr_execution_id"])
             self._event("play_start", play=self.play, check_mode=bool(getattr(play, "check_mode", False)))
+            if self.execution_id and not getattr(play, "check_mode", False) and not self._store_down:
+                self._replay_pending(self.execution_id)
 
         self._safely(start)
 
@@ -378,7 +404,8 @@ class CallbackModule(CallbackBase):
         if self._store_down:
             self._display.warning(
                 f"dr_audit: the execution record of {self.execution_id} misses updates; they wait in "
-                f"{self.pending_path} and are replayed by the next playbook run that reaches the store")
+                f"{self.pending_path(self.execution_id)} and are replayed into it by the next playbook that works "
+                "on this execution and reaches the store")
 
     def _mark_interrupted(self, execution_id):
         store = None if self._store_down else self._get_store()
@@ -387,10 +414,16 @@ class CallbackModule(CallbackBase):
         try:
             record = store.get(execution_id, with_resources=False)
             if record["status"] in ("running", "waiting_approval"):
-                store.finish(execution_id, "interrupted")
-                self._event("run_interrupted", previous_status=record["status"])
-                self._display.warning(
-                    f"dr_audit: run {execution_id} ended without finishing its record; marked interrupted. "
-                    "Run the same playbook again to resume it")
+                status = store.stopped(execution_id)
+                self._event("run_interrupted" if status == "interrupted" else "run_refused",
+                            previous_status=record["status"], status=status)
+                if status == "interrupted":
+                    self._display.warning(
+                        f"dr_audit: run {execution_id} ended without finishing its record; marked interrupted. "
+                        "Run the same playbook again to resume it")
+                else:
+                    self._display.warning(
+                        f"dr_audit: run {execution_id} stopped before any change; closed as failed and its scope "
+                        "lock released (fix what PREFLIGHT reported, then run the command again)")
         except Exception as e:
             self._warn_once("interrupt", f"cannot mark {execution_id} interrupted: {e}")

@@ -1,40 +1,173 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the enterprise_dr.orchestration collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One boto3 client per service, account and region, for modules that work across accounts.
+"""One boto3 client per service, account and region, and the collection's one retry policy.
 
 Accounts are reached with a named credentials profile, or by assuming a role with an external ID
-in sessions of 900 seconds that botocore refreshes by itself during long waits. Every client is
-wrapped in the collection's jittered backoff on throttling. The factory is thread-safe, so batch
-modules can work on several account/region groups concurrently.
+in sessions of 900 seconds that botocore refreshes by itself during long waits. The factory is
+thread-safe, so batch modules can work on several account/region groups concurrently.
+
+Retries (docs/reliability.md): ``RetryPolicy`` is installed on every botocore session the collection
+creates (modules, inventory, callback, record store), so it applies to every request of every client
+of that session - plain calls, paginators, waiters and the STS calls behind role credentials - with no
+``aws_retry=True`` to forget. It retries throttling, 5xx and connection failures with full-jitter
+exponential backoff. A call that has no client token and starts work (``NOT_IDEMPOTENT``) is retried
+only after an answer that proves nothing was done (throttling); after a 5xx or a timeout the caller
+decides, by looking at what exists first (drs_jobs.RecoveryGroup._submit).
 """
 
 import functools
+import random
 import threading
+import time
 
 try:
     import boto3
+    import botocore.config
     import botocore.session
     from botocore.credentials import AssumeRoleCredentialFetcher
     from botocore.credentials import DeferredRefreshableCredentials
+    from botocore.exceptions import ClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
 except ImportError:
     DeferredRefreshableCredentials = object  # Handled by AnsibleAWSModule
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+    ClientError = BotoConnectionError = HTTPClientError = Exception
 
 ROLE_SESSION_SECONDS = 900
 DEFAULT_SESSION_NAME = "enterprise-dr-orchestration"
 
-# Throttling answers of DRS and the other services, plus the transient 5xx answers.
-RETRY_CODES = ["ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
-               "InternalServerException", "ServiceUnavailable"]
+# -- the retry policy --------------------------------------------------------------------------------------
+
+MAX_ATTEMPTS = 20
+BASE_DELAY_SECONDS = 0.25
+MAX_DELAY_SECONDS = 20.0
+
+# Answers that mean "refused before anything was done, come back later".
+THROTTLING_CODES = frozenset((
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "RequestThrottled", "SlowDown", "EC2ThrottledException", "BandwidthLimitExceeded",
+))
+# Answers after which the request may or may not have been applied.
+TRANSIENT_CODES = frozenset((
+    "InternalServerException", "InternalServerError", "InternalError", "InternalFailure", "ServiceUnavailable",
+    "ServiceUnavailableException", "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
+    "TransactionInProgressException",
+))
+TRANSIENT_STATUS_CODES = frozenset((500, 502, 503, 504))
+# Calls with no client token that start work: a resent 5xx or timeout could start it twice.
+NOT_IDEMPOTENT = frozenset((
+    ("drs", "StartRecovery"),
+    ("drs", "StartFailbackLaunch"),
+    ("drs", "TerminateRecoveryInstances"),
+))
 
 
-def retry_decorator():
-    """The collection's one retry policy: jittered exponential backoff on throttling."""
-    return AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30, catch_extra_error_codes=RETRY_CODES)
+def error_code(error):
+    """The AWS error code of a ClientError ('' for anything else)."""
+    return ((getattr(error, "response", None) or {}).get("Error") or {}).get("Code", "")
+
+
+def is_throttling(error):
+    return error_code(error) in THROTTLING_CODES
+
+
+class RetryPolicy:
+    """Full-jitter exponential backoff, as a botocore ``needs-retry`` handler (see the module docstring).
+
+    ``counts`` holds the retries decided, per (service, operation), for reports and tests."""
+
+    def __init__(self, max_attempts=MAX_ATTEMPTS, base_delay=BASE_DELAY_SECONDS, max_delay=MAX_DELAY_SECONDS,
+                 rand=random.random):
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self._rand = rand
+        self.counts = {}
+        self._lock = threading.Lock()
+
+    def delay(self, attempt, retry_after=None):
+        """Seconds to wait before attempt ``attempt + 1``: full jitter under an exponential ceiling capped at
+        ``max_delay``; a server's Retry-After raises the ceiling (callers spread out instead of waking together)."""
+        ceiling = self.base_delay * (2 ** max(0, attempt - 1))
+        if retry_after:
+            ceiling = max(ceiling, float(retry_after))
+        return self._rand() * min(self.max_delay, ceiling)
+
+    def sleep(self, attempt, sleep=time.sleep):
+        """Wait as a retry would (for callers that retry a whole step themselves)."""
+        sleep(self.delay(attempt))
+
+    def retryable(self, service, operation, response=None, caught_exception=None):
+        """'throttling', 'transient' or None for one attempt's outcome."""
+        if caught_exception is not None:
+            if isinstance(caught_exception, (BotoConnectionError, HTTPClientError)):
+                return None if (service, operation) in NOT_IDEMPOTENT else "transient"
+            return None
+        if not response:
+            return None
+        http, parsed = response
+        code = ((parsed or {}).get("Error") or {}).get("Code", "")
+        status = getattr(http, "status_code", None)
+        if code in THROTTLING_CODES or (status == 429 and code not in TRANSIENT_CODES):
+            return "throttling"
+        if code in TRANSIENT_CODES or status in TRANSIENT_STATUS_CODES:
+            return None if (service, operation) in NOT_IDEMPOTENT else "transient"
+        return None
+
+    def needs_retry(self, response=None, attempts=1, operation=None, caught_exception=None, **_kwargs):
+        """The botocore ``needs-retry`` handler: seconds to sleep before the next attempt, or None."""
+        if operation is None or attempts >= self.max_attempts:
+            return None
+        service = operation.service_model.service_id.hyphenize()
+        kind = self.retryable(service, operation.name, response, caught_exception)
+        if kind is None:
+            return None
+        retry_after = None
+        if response and response[0] is not None:
+            retry_after = (getattr(response[0], "headers", None) or {}).get("Retry-After")
+            try:
+                retry_after = float(retry_after) if retry_after else None
+            except ValueError:
+                retry_after = None
+        with self._lock:
+            key = (service, operation.name)
+            self.counts[key] = self.counts.get(key, 0) + 1
+        return self.delay(attempts, retry_after)
+
+    def total(self):
+        with self._lock:
+            return sum(self.counts.values())
+
+
+# One policy per process: every session shares it, so its counts cover the whole module or plugin run.
+POLICY = RetryPolicy()
+_HANDLER_ID = "enterprise-dr-retry-policy"
+
+
+def botocore_retry_settings():
+    """The ``retries`` of every botocore Config the collection builds: botocore's own handler stands aside
+    (one attempt) so that only RetryPolicy decides, with no retry quota to run dry under sustained throttling."""
+    return {"mode": "standard", "total_max_attempts": 1}
+
+
+def install_retry_policy(session, policy=None):
+    """Install the policy on a boto3 or botocore session; clients created from it afterwards inherit it."""
+    core = getattr(session, "_session", session)
+    core.register("needs-retry", (policy or POLICY).needs_retry, unique_id=_HANDLER_ID)
+    return session
+
+
+def retrying_config(config=None, **settings):
+    """A botocore Config with the collection's retry settings (they win), merged over ``config`` and ``settings``."""
+    overrides = botocore.config.Config(retries=botocore_retry_settings(), **settings)
+    return config.merge(overrides) if config is not None else overrides
+
+
+def retrying_session(**kwargs):
+    """A boto3 session whose every client follows the retry policy (controller-side code uses this)."""
+    return install_retry_policy(boto3.session.Session(**kwargs))
 
 
 class AccountAccessError(Exception):
@@ -62,13 +195,15 @@ class ShortSessionCredentials(DeferredRefreshableCredentials):
 
 def assumed_role_session(base_session, role_arn, external_id=None, session_name=None,
                          region=None, endpoint_url=None, config=None):
-    """A boto3 session whose credentials come from AssumeRole (external ID on every call) and refresh late."""
+    """A boto3 session whose credentials come from AssumeRole (external ID on every call) and refresh late.
+
+    Both the STS client that assumes the role and the returned session follow the retry policy."""
     extra_args = {"RoleSessionName": session_name or DEFAULT_SESSION_NAME, "DurationSeconds": ROLE_SESSION_SECONDS}
     if external_id:
         extra_args["ExternalId"] = external_id
-    source = base_session._session  # pylint: disable=protected-access
-    client_creator = functools.partial(source.create_client, endpoint_url=endpoint_url, config=config,
-                                       region_name=region)
+    source = install_retry_policy(base_session)._session  # pylint: disable=protected-access
+    client_creator = functools.partial(source.create_client, endpoint_url=endpoint_url,
+                                       config=retrying_config(config), region_name=region)
     fetcher = AssumeRoleCredentialFetcher(
         client_creator=client_creator,
         source_credentials=base_session.get_credentials(),
@@ -80,7 +215,7 @@ def assumed_role_session(base_session, role_arn, external_id=None, session_name=
     core._credentials = ShortSessionCredentials(  # pylint: disable=protected-access
         method="assume-role", refresh_using=fetcher.fetch_credentials
     )
-    return boto3.session.Session(botocore_session=core, region_name=region)
+    return install_retry_policy(boto3.session.Session(botocore_session=core, region_name=region))
 
 
 class ClientFactory:
@@ -88,10 +223,12 @@ class ClientFactory:
 
     ``accounts`` is a list of dicts with ``account_id`` and optionally ``profile``, or ``role_arn``
     with ``external_id`` and ``session_name``. An account that is not listed uses the module's own
-    credentials (``account_id=None`` always does).
+    credentials (``account_id=None`` always does). Every client follows the retry policy.
     """
 
     def __init__(self, module, accounts=None):
+        from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
+
         self.module = module
         region, endpoint_url, params = get_aws_connection_info(module)
         self.default_region = region
@@ -103,20 +240,23 @@ class ClientFactory:
         self._sessions = {}
         self._clients = {}
         self._lock = threading.Lock()
+        self.retry_policy = POLICY
 
     def _botocore_config(self):
-        # Reuse amazon.aws's user agent (it names this collection) and merge the user's aws_config.
+        # Reuse amazon.aws's user agent (it names this collection) and merge the user's aws_config; the
+        # retry settings always win, so an aws_config cannot bring botocore's own retries back on top.
         from ansible_collections.amazon.aws.plugins.module_utils.botocore import _get_user_agent_string
 
         config = botocore.config.Config(user_agent=_get_user_agent_string())
         if self._config is not None:
-            config = config.merge(self._config)
-        return config
+            config = config.merge(botocore.config.Config(**self._config) if isinstance(self._config, dict)
+                                  else self._config)
+        return retrying_config(config)
 
     def _base_session(self):
         params = dict(self._base_params)
         profile = params.pop("profile_name", None)
-        return boto3.session.Session(profile_name=profile, **{k: v for k, v in params.items() if v is not None})
+        return retrying_session(profile_name=profile, **{k: v for k, v in params.items() if v is not None})
 
     def session(self, account_id=None):
         key = str(account_id) if account_id else None
@@ -131,7 +271,7 @@ class ClientFactory:
                         region=self.default_region, endpoint_url=self.endpoint_url, config=self._botocore_config(),
                     )
                 elif spec and spec.get("profile"):
-                    session = boto3.session.Session(profile_name=spec["profile"])
+                    session = retrying_session(profile_name=spec["profile"])
                 else:
                     session = self._base_session()
             except Exception as e:  # botocore raises several unrelated types here
@@ -139,7 +279,7 @@ class ClientFactory:
             self._sessions[key] = session
             return session
 
-    def client(self, service, account_id=None, region=None, retries=True):
+    def client(self, service, account_id=None, region=None):
         region = region or self.default_region
         key = (service, str(account_id) if account_id else None, region)
         with self._lock:
@@ -153,8 +293,11 @@ class ClientFactory:
         if self._verify is not None:
             kwargs["verify"] = self._verify
         conn = session.client(service, **kwargs)
-        if retries:
-            conn = RetryingBotoClientWrapper(conn, retry_decorator())
         with self._lock:
             self._clients.setdefault(key, conn)
             return self._clients[key]
+
+
+def module_client(module, service, region=None):
+    """One client with the module's own credentials and the retry policy (modules that need no accounts)."""
+    return ClientFactory(module).client(service, region=region)

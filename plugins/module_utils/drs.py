@@ -3,14 +3,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Small, retried calls to AWS Elastic Disaster Recovery (DRS) and the summaries the modules return.
 
-Clients passed in are expected to come from ClientFactory (module_utils/clients.py) or
-``module.client("drs", retry_decorator=retry_decorator())``, so single calls are already retried on
-throttling; paginated reads are retried here page by page.
+Clients passed in come from ClientFactory (module_utils/clients.py), whose retry policy retries every
+request (each page of a paginated read included) on throttling and transient errors.
 """
 
 import re
 
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET_VALUE
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_NAME
@@ -63,20 +61,15 @@ def normalize_name(name):
     return (name or "").strip().casefold()
 
 
-@retry_decorator()
-def _page(client, method, **kwargs):
-    return getattr(client, method)(**kwargs)
-
-
 def paginate(client, method, result_key, **kwargs):
-    """All items of a paginated DRS read, each page retried on throttling."""
+    """All items of a paginated DRS read."""
     items = []
     token = None
     while True:
         params = dict(kwargs)
         if token:
             params["nextToken"] = token
-        page = _page(client, method, **params)
+        page = getattr(client, method)(**params)
         items.extend(page.get(result_key, []))
         token = page.get("nextToken")
         if not token:
@@ -228,7 +221,7 @@ def discover_launch_targets(ec2_client):
     filters = [{"Name": f"tag:{TAG_DRS_TARGET}", "Values": [TAG_DRS_TARGET_VALUE]},
                {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
     targets = []
-    pages = retry_decorator()(lambda: paginator.paginate(Filters=filters).build_full_result())()
+    pages = paginator.paginate(Filters=filters).build_full_result()
     for reservation in pages.get("Reservations", []):
         for instance in reservation.get("Instances", []):
             targets.append(target_summary(instance))

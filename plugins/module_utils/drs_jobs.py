@@ -20,14 +20,14 @@ from datetime import datetime
 from datetime import timezone
 
 try:
-    from botocore.config import Config
     from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import POLICY as RETRY_POLICY
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import THROTTLING_CODES
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import PRIORITY_RANK
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET_VALUE
@@ -48,7 +48,6 @@ RUN_ID_TAG = "enterprise-dr:execution-id"
 BATCH_ID_TAG = "enterprise-dr:batch-id"
 DEFAULT_PRIORITY = "medium"
 
-THROTTLING_CODES = ("ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "Throttling")
 # After these, the job may or may not exist: look for it before submitting again.
 UNCERTAIN_CODES = ("InternalServerException", "InternalServerError", "ServiceUnavailable",
                    "ServiceUnavailableException")
@@ -211,10 +210,6 @@ def iso_now(clock=time.time, delta_seconds=0):
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _retried(method):
-    return retry_decorator()(method)
-
-
 def _chunks(values, size):
     values = list(values)
     for start in range(0, len(values), size):
@@ -233,15 +228,16 @@ def account_from_arn(arn):
 class RecoveryGroup:
     """Launches the servers of one account and region and reports on them.
 
-    ``drs``: a DRS client for reads (retried). ``drs_submit``: a DRS client without automatic
-    retries, used only for StartRecovery (a retried 5xx could start a second job).
+    ``drs``: a DRS client of the ClientFactory. Its retry policy resends StartRecovery only after
+    throttling (nothing was started); after a 5xx or a timeout ``_submit`` looks for the job first.
+    ``drs_submit`` (default ``drs``) is the client StartRecovery goes through.
     """
 
     def __init__(self, drs, drs_submit, ec2, account_id, region, servers, run_id, drill,
                  limits=None, poll_interval=30, deadline=None, lookback_hours=48,
                  sleep=time.sleep, clock=time.time, extra_tags=None):
         self.drs = drs
-        self.drs_submit = drs_submit
+        self.drs_submit = drs_submit or drs
         self.ec2 = ec2
         self.account_id = account_id
         self.region = region
@@ -385,11 +381,8 @@ class RecoveryGroup:
             except ClientError as e:
                 code = error_code(e)
                 if code in THROTTLING_CODES:
-                    # Refused before any job was created: safe to send again after a pause.
-                    if attempt >= MAX_SUBMIT_ATTEMPTS * 2:
-                        return None, "error", e
-                    self.sleep(min(30, 0.5 * 2 ** min(attempt, 6)))
-                    continue
+                    # The client's retry policy already resent it as long as it allows: give up here.
+                    return None, "error", e
                 if code == "ServiceQuotaExceededException":
                     return None, "quota", e
                 if code == "ConflictException":
@@ -404,7 +397,7 @@ class RecoveryGroup:
                 return job, "found", None
             if attempt >= MAX_SUBMIT_ATTEMPTS:
                 return None, "error", uncertain
-            self.sleep(min(30, 0.5 * 2 ** min(attempt, 6)))
+            RETRY_POLICY.sleep(attempt, sleep=self.sleep)
 
     def _find_batch_job(self, batch_id, since):
         for job in describe_jobs(self.drs, from_date=iso_now(lambda: since, -120)):
@@ -693,23 +686,9 @@ def new_run_deadline(wait_timeout, clock=time.time):
     return clock() + wait_timeout if wait_timeout else None
 
 
-def no_retry_client(factory, service, account_id, region):
-    """A client of ``factory``'s account and region with every automatic retry off.
-
-    For calls that are not idempotent (StartRecovery, TerminateRecoveryInstances): botocore would
-    otherwise resend them after a 5xx or a timeout, and could start a second job.
-    """
-    base = factory.client(service, account_id=account_id, region=region, retries=False)
-    config = base.meta.config.merge(Config(retries={"total_max_attempts": 1, "mode": "standard"}))
-    kwargs = {"region_name": region, "config": config}
-    if factory.endpoint_url:
-        kwargs["endpoint_url"] = factory.endpoint_url
-    return factory.session(account_id).client(service, **kwargs)
-
-
 def read_launch_configuration(client, source_server_id):
-    """GetLaunchConfiguration, retried on throttling."""
-    config = _retried(client.get_launch_configuration)(sourceServerID=source_server_id)
+    """GetLaunchConfiguration of one source server."""
+    config = client.get_launch_configuration(sourceServerID=source_server_id)
     config.pop("ResponseMetadata", None)
     return config
 
@@ -858,14 +837,14 @@ DRS_SOURCE_SERVER_TAG = "AWSElasticDisasterRecoverySourceServerID"
 
 
 def volumes(ec2, filters):
-    """Every DescribeVolumes item matching ``filters``, retried page by page."""
+    """Every DescribeVolumes item matching ``filters``."""
     items = []
     token = None
     while True:
         params = {"Filters": filters}
         if token:
             params["NextToken"] = token
-        page = _retried(ec2.describe_volumes)(**params)
+        page = ec2.describe_volumes(**params)
         items.extend(page.get("Volumes", []))
         token = page.get("NextToken")
         if not token:
@@ -889,7 +868,7 @@ def mark_original_volumes(ec2, target_ids, run_id):
             for attachment in volume.get("Attachments", []):
                 by_instance.setdefault(attachment["InstanceId"], []).append(volume["VolumeId"])
     for instance_id, volume_ids in by_instance.items():
-        _retried(ec2.create_tags)(Resources=volume_ids, Tags=[
+        ec2.create_tags(Resources=volume_ids, Tags=[
             {"Key": ORIGINAL_VOLUME_TAG, "Value": instance_id}, {"Key": RUN_ID_TAG, "Value": run_id}])
         tagged.extend(volume_ids)
     return tagged

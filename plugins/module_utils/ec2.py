@@ -1,9 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the enterprise_dr.orchestration collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Batched, retried EC2 reads and writes used by the DRS lifecycle modules."""
-
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
+"""Batched EC2 reads and writes used by the DRS lifecycle modules (retried by the client's policy)."""
 
 ID_BATCH = 200
 
@@ -14,7 +12,6 @@ def _chunks(values, size):
         yield values[start:start + size]
 
 
-@retry_decorator()
 def _full_result(paginator, filters):
     return paginator.paginate(Filters=filters).build_full_result()
 

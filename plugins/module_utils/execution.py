@@ -343,6 +343,30 @@ def _check_transition(record, status):
         )
 
 
+def made_no_change(record):
+    """True while a run has done nothing but plan and check: no phase after PREFLIGHT started and no wave ran.
+
+    A resumed run that changed things in an earlier attempt shows those phases, so it keeps its lock."""
+    for name, step in (record.get("phases") or {}).items():
+        if name not in ("PLAN", "PREFLIGHT") and step.get("status") not in (None, "pending"):
+            return False
+    for key, step in (record.get("waves") or {}).items():
+        if not key.upper().startswith(("PLAN/", "PREFLIGHT/")) and step.get("status") not in (None, "pending"):
+            return False
+    return True
+
+
+def _close(record, status, now):
+    """Make ``record`` final: status, end time, no pending gate, running steps closed with it."""
+    record["status"] = status
+    record["ended_at"] = iso(now)
+    record["pending_gate"] = None
+    for steps in (record["phases"], record["waves"]):
+        for name, step in steps.items():
+            if step.get("status") == "running":
+                steps[name] = _merge_step(step, {"status": status}, now)
+
+
 def merge_resource(existing, change, now=None):
     """Merge one resource entry. ``before`` is write-once per key (a resumed run never overwrites the
     state captured before the first change, which failback relies on); ``after`` and ``details`` take the
@@ -843,21 +867,88 @@ class ExecutionStore:
             if record["status"] == status:
                 return record
             _check_transition(record, status)
-            record["status"] = status
             if status in TERMINAL_STATUSES:
-                record["ended_at"] = iso(now)
-                record["pending_gate"] = None
-                closing = {"succeeded": "succeeded", "failed": "failed", "cancelled": "cancelled"}[status]
-                for steps in (record["phases"], record["waves"]):
-                    for name, step in steps.items():
-                        if step.get("status") == "running":
-                            steps[name] = _merge_step(step, {"status": closing}, now)
+                _close(record, status, now)
+            else:
+                record["status"] = status
             return record
 
         before, after, changed = self._modify(execution_id, change, dry_run=dry_run, now=now)
         if not dry_run and status in TERMINAL_STATUSES:
             self._release(scope_key(after["customer"], after["environment"]), execution_id)
         return before, after, changed
+
+    def stopped(self, execution_id, now=None):
+        """Close a run whose playbook ended without finishing it. Returns the status it was given.
+
+        A run that changed something is ``interrupted`` and keeps the scope lock (the same command resumes it).
+        A run that stopped before any change (``made_no_change``: refused in PLAN or PREFLIGHT) is closed as
+        ``failed`` with ``refused_before_change``, and its lock is released: nothing is left to resume, and the
+        customer is free for whatever command fits next."""
+        now = now or utcnow()
+        record = self.get(execution_id, with_resources=False)
+        if record["status"] not in ("running", "waiting_approval"):
+            return record["status"]
+        if not made_no_change(record):
+            self.finish(execution_id, "interrupted", now=now)
+            return "interrupted"
+
+        def change(current):
+            current["refused_before_change"] = {
+                "at": iso(now), "phase": current.get("current_phase") or "PREFLIGHT",
+                "reason": "the run stopped before any change; its scope lock is released",
+            }
+            return current
+
+        self._modify(execution_id, change, now=now)
+        self.finish(execution_id, "failed", now=now)
+        return "failed"
+
+    def cancel(self, execution_id, cancelled_by, reason, gate=None, dry_run=False, now=None):
+        """End a run in any non-final state (running, waiting at a gate, interrupted): status ``cancelled``, the
+        scope lock released, and who and why in ``cancellation``. A pending gate (or ``gate``) gets the ``cancel``
+        decision, so a run that still waits there stops at its next poll. Returns (before, after, changed).
+
+        A run that already ended is left alone: cancelling it again changes nothing, any other end is refused."""
+        now = now or utcnow()
+        if not (reason or "").strip():
+            raise ExecutionError("a cancellation needs a reason (-e reason=...): it is recorded with who cancelled")
+
+        def change(record):
+            if record["status"] == "cancelled":
+                return record
+            self._refuse_terminal(record, "cancel it")
+            pending = record.get("pending_gate") or {}
+            target_gate = gate or pending.get("gate")
+            if target_gate:
+                record["approvals"].append({
+                    "gate": target_gate, "decision": "cancel", "approver": cancelled_by, "at": iso(now),
+                    "mode": "record", "comment": reason,
+                    "request_id": pending.get("request_id") if pending.get("gate") == target_gate else None,
+                    "phase": record.get("current_phase"), "wave": record.get("current_wave"),
+                })
+            record["cancellation"] = {
+                "by": cancelled_by, "reason": reason, "at": iso(now), "from_status": record["status"],
+                "phase": record.get("current_phase"), "wave": record.get("current_wave"), "gate": target_gate,
+            }
+            _close(record, "cancelled", now)
+            return record
+
+        before, after, changed = self._modify(execution_id, change, dry_run=dry_run, now=now)
+        if not dry_run:
+            self._release(scope_key(after["customer"], after["environment"]), execution_id)
+        return before, after, changed
+
+    def active_runs(self, customer, environment=None):
+        """Every run holding a scope lock of ``customer`` (of ``environment`` only, when given), oldest first."""
+        found = []
+        for held_key, holder in sorted(self._customer_locks(_norm(customer)).items()):
+            if environment and split_scope_key(held_key)[1] != _norm(environment):
+                continue
+            active, _stale = self._holder_state(holder)
+            if active:
+                found.append(active)
+        return sorted(found, key=lambda r: r.get("started_at") or "")
 
     def get(self, execution_id, with_resources=True):
         record = self._load(execution_id)
@@ -1123,6 +1214,30 @@ class FileStore(ExecutionStore):
 # ---------------------------------------------------------------------------------------------------------------------
 # DynamoDB store
 
+STORE_THROTTLING_CODES = ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                          "Throttling", "TooManyRequestsException")
+STORE_ACCESS_CODES = ("AccessDeniedException", "UnrecognizedClientException", "ExpiredTokenException",
+                      "InvalidSignatureException", "MissingAuthenticationTokenException", "NoCredentialsError",
+                      "PartialCredentialsError")
+
+
+def store_advice(code, table):
+    """What to do about a DynamoDB error of the record store: the advice follows the error, not a guess."""
+    if code in STORE_THROTTLING_CODES:
+        return (f"DynamoDB throttled {table} beyond the collection's retries (every call backs off and retries "
+                "already): the table exists; re-run the same command once the throughput recovers, or raise the "
+                "account's DynamoDB throughput quota")
+    if code == "ResourceNotFoundException":
+        return "create the table with playbooks/setup_hub.yml (or pass table_name), or use store=file"
+    if code in STORE_ACCESS_CODES:
+        return ("check the hub account's credentials (profile or role) and that they allow dynamodb on the table; "
+                "or use store=file")
+    if code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
+                "InternalServerError", "ServiceUnavailable"):
+        return "DynamoDB did not answer: check the region and network, then re-run the same command; or use store=file"
+    return "check the hub account credentials and region, or use store=file"
+
+
 class DynamoDBStore(ExecutionStore):
     """One table in the hub account (schema in docs/execution_record.md), through a low-level client.
 
@@ -1201,10 +1316,8 @@ class DynamoDBStore(ExecutionStore):
 
     def _unavailable(self, error, what="reach"):
         code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
-        return StoreUnavailable(
-            f"cannot {what} the execution store table {self.table} ({code}: {error}); check the hub account "
-            "credentials and region, create the table with playbooks/setup_hub.yml, or use store=file"
-        )
+        return StoreUnavailable(f"cannot {what} the execution store table {self.table} ({code}: {error}); "
+                                f"{store_advice(code, self.table)}")
 
     def _call(self, method, **kwargs):
         try:
@@ -1411,10 +1524,10 @@ STORE_ARGUMENT_SPEC = {
 
 
 def store_for_module(module):
-    """The store named by the module's options; DynamoDB calls go through the collection's retry policy."""
+    """The store named by the module's options; DynamoDB calls follow the collection's retry policy."""
     params = module.params
     if params["store"] == "file":
         return FileStore(params["store_path"])
-    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
+    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import module_client
 
-    return DynamoDBStore(module.client("dynamodb", retry_decorator=retry_decorator()), params["table_name"])
+    return DynamoDBStore(module_client(module, "dynamodb"), params["table_name"])

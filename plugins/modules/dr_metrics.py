@@ -177,7 +177,7 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import execution as ex
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import module_client
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 
 UNITS = ["Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
@@ -321,7 +321,7 @@ def main():
             now = datetime.datetime.now(datetime.timezone.utc)
             for m in p["metrics"]:
                 points.append(datum(m["name"], m["value"], m["unit"], base, m["dimensions"], now))
-        client = module.client("cloudwatch", retry_decorator=retry_decorator())
+        client = module_client(module, "cloudwatch")
         if points:
             result["changed"] = True
             if not module.check_mode:

@@ -148,7 +148,7 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import module_client
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 
 EVENTS = ["started", "resumed", "gate_waiting", "gate_decided", "wave_completed", "phase_completed", "failed",
@@ -254,7 +254,7 @@ def main():
     p = module.params
     message = build_message(p)
     attrs = attributes(p)
-    client = module.client("sns", retry_decorator=retry_decorator())
+    client = module_client(module, "sns")
     topic_arn = p["topic_arn"]
     try:
         if not topic_arn:

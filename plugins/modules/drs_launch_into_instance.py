@@ -221,7 +221,6 @@ except ImportError:
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_CUSTOMER
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET_VALUE
@@ -303,7 +302,6 @@ def prerequisite_problems(entry, target, region, subnets):
     return problems
 
 
-@retry_decorator()
 def _existing_subnets(ec2, subnet_ids):
     if not subnet_ids:
         return set()

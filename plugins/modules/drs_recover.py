@@ -378,7 +378,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs im
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import group_by_account_region
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import Limits
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import RecoveryGroup
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import no_retry_client
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import read_launch_configuration
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import summarize_results
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import SERVERS_ARGUMENT_SPEC
@@ -491,7 +490,6 @@ def main():
             group = groups[key]
             try:
                 if group.to_launch():
-                    group.drs_submit = no_retry_client(factory, "drs", account_id, region)
                     reader = None
                     if params["check_launch_into"]:
                         def reader(sid):

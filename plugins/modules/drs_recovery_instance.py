@@ -194,7 +194,8 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_c
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import WAIT_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import POLICY as RETRY_POLICY
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import THROTTLING_CODES
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import DRSError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_jobs
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_recovery_instances
@@ -204,7 +205,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jo
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import is_launch_into_target
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import iso_now
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import left_behind_volumes
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import no_retry_client
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import read_launch_configuration
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import wait_for_instance_state
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import wait_for_jobs
@@ -223,10 +223,6 @@ class GroupFailure(Exception):
         super().__init__(str(error))
         self.key = key
         self.error = error
-
-
-def _retried(method):
-    return retry_decorator()(method)
 
 
 class CleanupGroup:
@@ -305,17 +301,16 @@ class CleanupGroup:
         release = [i for i in self.items if i["action"] == "stop_and_release"]
         jobs = []
         if terminate:
-            submit = no_retry_client(self.factory, "drs", self.account_id, self.region)
             for start in range(0, len(terminate), TERMINATE_BATCH):
                 batch = terminate[start:start + TERMINATE_BATCH]
-                job = self._terminate(submit, [i["recovery_instance_id"] for i in batch])
+                job = self._terminate([i["recovery_instance_id"] for i in batch])
                 for item in batch:
                     item["job_id"] = job["jobID"]
                 jobs.append(job["jobID"])
         if release:
             to_stop = [i["ec2_instance_id"] for i in release if i["ec2_state"] not in ("stopped", "stopping")]
             if to_stop:
-                _retried(self.ec2.stop_instances)(InstanceIds=to_stop)
+                self.ec2.stop_instances(InstanceIds=to_stop)
             still = wait_for_instance_state(self.ec2, [i["ec2_instance_id"] for i in release], "stopped",
                                             params["poll_interval"], deadline)
             if still:
@@ -325,12 +320,12 @@ class CleanupGroup:
                 item["ec2_state"] = "stopped"
                 for volume_id in item["deleted_volume_ids"]:
                     try:
-                        _retried(self.ec2.delete_volume)(VolumeId=volume_id)
+                        self.ec2.delete_volume(VolumeId=volume_id)
                     except ClientError as e:
                         if error_code(e) != "InvalidVolume.NotFound":
                             raise
-                _retried(self.drs.disconnect_recovery_instance)(recoveryInstanceID=item["recovery_instance_id"])
-                _retried(self.drs.delete_recovery_instance)(recoveryInstanceID=item["recovery_instance_id"])
+                self.drs.disconnect_recovery_instance(recoveryInstanceID=item["recovery_instance_id"])
+                self.drs.delete_recovery_instance(recoveryInstanceID=item["recovery_instance_id"])
         if jobs:
             finished_jobs, done = wait_for_jobs(self.drs, jobs, params["poll_interval"], deadline)
             if not done:
@@ -346,25 +341,24 @@ class CleanupGroup:
                                    remediation="read the job log with drs_job_info and re-run")
                 item["ec2_state"] = "terminated"
 
-    def _terminate(self, submit, ids):
-        """TerminateRecoveryInstances, never resent blindly: after a 5xx, look for the job first."""
+    def _terminate(self, ids):
+        """TerminateRecoveryInstances, never resent blindly: after a 5xx or a timeout, look for the job first.
+
+        The client's retry policy resends it only after throttling (nothing was started)."""
         since = time.time() - 60
         for attempt in range(1, 9):
             try:
-                return submit.terminate_recovery_instances(recoveryInstanceIDs=ids)["job"]
+                return self.drs.terminate_recovery_instances(recoveryInstanceIDs=ids)["job"]
             except ClientError as e:
                 code = error_code(e)
-                if code in ("ThrottlingException", "TooManyRequestsException"):
-                    time.sleep(min(30, 0.5 * 2 ** attempt))
-                    continue
-                if code not in ("InternalServerException", "ServiceUnavailable"):
+                if code in THROTTLING_CODES or code not in ("InternalServerException", "ServiceUnavailable"):
                     raise
             except BotoCoreError:
                 pass
             job = self._find_terminate_job(ids, since)
             if job is not None:
                 return job
-            time.sleep(min(30, 0.5 * 2 ** attempt))
+            RETRY_POLICY.sleep(attempt)
         raise DRSError(f"TerminateRecoveryInstances kept failing for {', '.join(ids)}", resource=", ".join(ids),
                        remediation="re-run later")
 

@@ -23,7 +23,13 @@ description:
   - O(action=wait_approval) marks the run as waiting at O(gate) and, with O(wait=true), polls the record until
     a decision is recorded (by O(action=approve), for example through C(playbooks/approve.yml)) or
     O(wait_timeout) passes. A timeout is recorded and returned as RV(decision=timeout); it never approves.
-  - O(action=approve) records a decision for the gate the run waits at (or for O(gate) in advance).
+  - O(action=approve) records a decision for the gate the run waits at (or for O(gate) in advance). A C(cancel)
+    decision ends the run in any state, as O(action=cancel) does.
+  - O(action=cancel) ends a run that is running, waiting at a gate or interrupted (for example one whose controller
+    died) - status C(cancelled), the scope lock released, and who and why in the record's C(cancellation). A gate the
+    run waits at gets the C(cancel) decision, so a run still polling there stops. Name the run with O(execution_id),
+    or with O(customer) (and O(environment)) when exactly one run of that scope is active. Cancelling a run that is
+    already cancelled changes nothing; a run that succeeded or failed cannot be cancelled.
   - O(action=finish) sets the final status (and merges O(errors) and O(details)). C(succeeded), C(failed) and
     C(cancelled) release the scope lock; C(interrupted) keeps it, so the next run of the same operation resumes
     this one.
@@ -34,7 +40,7 @@ options:
     description: What to do with the record.
     type: str
     required: true
-    choices: [start, resume_or_start, resume, update, wait_approval, approve, finish, ensure_store]
+    choices: [start, resume_or_start, resume, update, wait_approval, approve, finish, ensure_store, cancel]
   store:
     description:
       - Where records live. C(dynamodb) is the hub account's table, reached with the module's AWS credentials;
@@ -53,7 +59,7 @@ options:
   execution_id:
     description:
       - The run to act on. Required for O(action=update), O(action=wait_approval), O(action=approve),
-        O(action=finish) and O(action=resume).
+        O(action=finish) and O(action=resume); O(action=cancel) takes it or O(customer).
     type: str
   customer:
     description: The customer of the run. Required for O(action=start) and O(action=resume_or_start).
@@ -158,7 +164,7 @@ options:
     type: str
     choices: [approve, cancel]
   approver:
-    description: Who decides (O(action=approve)). Defaults to the operating system user.
+    description: Who decides (O(action=approve)) or cancels (O(action=cancel)). Defaults to the operating system user.
     type: str
   approval_mode:
     description: How the decision was taken, for the audit trail.
@@ -166,7 +172,10 @@ options:
     default: record
     choices: [required, automatic, record, awx_workflow]
   comment:
-    description: A note stored with the decision.
+    description: A note stored with the decision (with O(decision=cancel), the reason of the cancellation).
+    type: str
+  reason:
+    description: Why the run is cancelled (O(action=cancel), required); stored in the record's C(cancellation).
     type: str
   wait:
     description: With O(action=wait_approval), poll until a decision arrives. Without, only mark the run as waiting.
@@ -194,6 +203,14 @@ author:
 """
 
 EXAMPLES = r"""
+- name: End a stuck run of acme production, recording who and why
+  enterprise_dr.orchestration.execution_record:
+    action: cancel
+    customer: acme
+    environment: production
+    reason: controller host lost during the drill; drill cleaned up by hand (CHG-1234)
+    approver: jane.doe
+
 - name: Resume the interrupted failover of this scope, or start one
   enterprise_dr.orchestration.execution_record:
     action: resume_or_start
@@ -307,6 +324,11 @@ approval:
   description: The full decision entry.
   returned: when O(action) is wait_approval or approve
   type: dict
+cancellation:
+  description: Who cancelled the run, when, why, and from which status, phase and gate.
+  returned: when O(action=cancel), or O(action=approve) with O(decision=cancel)
+  type: dict
+  sample: {by: jane.doe, reason: stuck, at: "2024-05-01T12:00:00Z", from_status: interrupted, phase: INSTANTIATE}
 changed_resources:
   description: The resources whose entries changed (O(action=update)).
   returned: when O(action=update)
@@ -319,6 +341,7 @@ store_created:
 """
 
 import os
+import socket
 
 try:
     from botocore.exceptions import BotoCoreError
@@ -454,11 +477,56 @@ class Runner:
     def approve(self):
         p = self.params
         approver = ex.resolve_started_by(p["approver"])
+        if p["decision"] == "cancel" and not self._waited_on(p["execution_id"], p["gate"]):
+            # Nobody waits for this decision (no gate pending, or the run's controller is gone): a cancel ends the
+            # run now, in whatever state it is, instead of waiting for a process that will never read it.
+            self._cancel(p["execution_id"], approver, p["comment"] or f"cancelled by {approver} (decision=cancel)")
+            record = self.result["record"]
+            gate = (record.get("cancellation") or {}).get("gate")
+            self._approval_result((ex.ExecutionStore.decision_for(record, gate) if gate else None)
+                                  or {"decision": "cancel", "approver": approver, "gate": None})
+            return
         before, after, changed, approval = self.store.record_approval(
             p["execution_id"], p["decision"], approver, gate=p["gate"], mode=p["approval_mode"],
             comment=p["comment"], dry_run=self.check)
         self._approval_result(approval)
         self._finish_result(before, after, changed, with_resources=False)
+
+    def _waited_on(self, execution_id, gate):
+        """Whether a cancel decision is for a gate (the run acts on it) rather than the end of the run now.
+
+        A named gate is always decided as asked (at the gate, or in advance for a resumed run). Without one, the
+        decision goes to the gate a live run waits at; when no gate is pending or the run's controller is gone,
+        nobody would ever read it, so the cancel ends the run."""
+        if gate:
+            return True
+        record = self.store.get(execution_id, with_resources=False)
+        if record["status"] in ex.TERMINAL_STATUSES:
+            return True  # record_approval refuses it with its own message
+        return bool(record.get("pending_gate")) and not controller_gone(record)
+
+    def _cancel(self, execution_id, by, reason):
+        before, after, changed = self.store.cancel(execution_id, by, reason, gate=self.params["gate"],
+                                                   dry_run=self.check)
+        self.result["cancellation"] = after.get("cancellation")
+        self._finish_result(before, after, changed, with_resources=False)
+
+    def cancel(self):
+        p = self.params
+        execution_id = p["execution_id"]
+        if not execution_id:
+            active = self.store.active_runs(p["customer"], p["environment"])
+            scope = p["customer"] + (f" {p['environment']}" if p["environment"] else "")
+            if not active:
+                latest = self.store.latest(p["customer"], p["environment"])
+                last = (f"; its latest run {latest['execution_id']} is {latest['status']}" if latest else "")
+                raise ex.ExecutionError(f"{scope} has no active run to cancel{last}")
+            if len(active) > 1:
+                listed = ", ".join(f"{r['execution_id']} ({r['operation']}, {r['status']})" for r in active)
+                raise ex.ExecutionError(f"{scope} has {len(active)} active runs: {listed}; "
+                                        "name the one to cancel with -e execution_id=<id>")
+            execution_id = active[0]["execution_id"]
+        self._cancel(execution_id, ex.resolve_started_by(p["approver"]), p["reason"])
 
     def finish(self):
         p = self.params
@@ -470,6 +538,25 @@ class Runner:
     def ensure_store(self):
         created = self.store.ensure(dry_run=self.check)
         self.result.update(changed=created, store_created=created)
+
+
+def controller_gone(record):
+    """True when the run's recorded controller (host:pid) is on this host and no longer runs."""
+    if record.get("status") == "interrupted":
+        return True
+    recorded = (record.get("details") or {}).get("controller")
+    if not recorded:
+        return False
+    host, _sep, pid = recorded.rpartition(":")
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def controller_alive(record, controller):
@@ -494,7 +581,8 @@ def controller_alive(record, controller):
 def main():
     argument_spec = dict(
         action=dict(type="str", required=True, choices=["start", "resume_or_start", "resume", "update",
-                                                        "wait_approval", "approve", "finish", "ensure_store"]),
+                                                        "wait_approval", "approve", "finish", "ensure_store",
+                                                        "cancel"]),
         execution_id=dict(type="str"),
         customer=dict(type="str"),
         environment=dict(type="str", aliases=["env"]),
@@ -514,6 +602,7 @@ def main():
         approver=dict(type="str"),
         approval_mode=dict(type="str", default="record", choices=list(ex.APPROVAL_MODES)),
         comment=dict(type="str"),
+        reason=dict(type="str"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=1800),
         poll_interval=dict(type="int", default=10),
@@ -531,6 +620,8 @@ def main():
             ("action", "wait_approval", ["execution_id", "gate"]),
             ("action", "approve", ["execution_id", "decision"]),
             ("action", "finish", ["execution_id", "status"]),
+            ("action", "cancel", ["reason"]),
+            ("action", "cancel", ["execution_id", "customer"], True),
         ],
     )
     runner = Runner(module, ex.store_for_module(module))

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 try:
     import boto3
-    import botocore.config
     from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
 except ImportError:  # reported by the inventory plugin
@@ -79,7 +78,8 @@ class AccountSessions:
     """One boto3 session per account, created on first use; one client per (account, region, service)."""
 
     def __init__(self, base_session, endpoint_url=None, assume_role=None, botocore_config=None):
-        self.base_session = base_session
+        # Every client of every account follows the collection's retry policy (module_utils/clients.py).
+        self.base_session = clients.install_retry_policy(base_session)
         self.endpoint_url = endpoint_url
         self._assume_role = assume_role or role_session
         self._config = botocore_config
@@ -107,7 +107,7 @@ class AccountSessions:
                 # once for the account instead of once per region and service.
                 session.get_credentials().get_frozen_credentials()
             elif spec.get("profile"):
-                session = boto3.session.Session(profile_name=spec["profile"])
+                session = clients.retrying_session(profile_name=spec["profile"])
                 if session.get_credentials() is None:
                     raise ValueError(f"profile {spec['profile']!r} has no credentials")
             else:
@@ -131,12 +131,7 @@ class AccountSessions:
 
 
 def default_botocore_config():
-    return botocore.config.Config(
-        user_agent_extra=USER_AGENT,
-        connect_timeout=5,
-        read_timeout=60,
-        retries={"mode": "standard", "max_attempts": 4},  # throttling and 5xx, jittered backoff
-    )
+    return clients.retrying_config(user_agent_extra=USER_AGENT, connect_timeout=5, read_timeout=60)
 
 
 def tagged_resources(client, customers=None):

@@ -223,10 +223,10 @@ def test_failover_recovers_one_customer_into_its_targets_in_wave_order(sandbox, 
     assert status["execution_id"] == eid and status["status"] == "succeeded"
     assert sorted(status["completed_resources"]) == sorted(ACME) and status["failed_resources"] == []
 
-    # A second run of the same command starts no job: nothing is launched twice.
+    # A second run of the same command is refused in PLAN (acme is failed over) and starts no job.
     before = len(jobs(sandbox))
     rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme")
-    assert rc == 0, out[-4000:] + err[-2000:]
+    assert rc != 0 and "acme is failed over" in out, out[-4000:] + err[-2000:]
     assert len(jobs(sandbox)) == before
 
 

@@ -123,7 +123,7 @@ def test_check_mode_writes_nothing(tmp_path):
     proc = run_playbook(tmp_path, START, extra_vars={"ignore": True}, check=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert ex.FileStore(str(tmp_path / "store")).list("acme") == []
-    assert not (tmp_path / "audit" / "pending-updates.jsonl").exists()
+    assert not (tmp_path / "audit" / "pending").exists()
     assert all(e.get("check_mode") for e in events(tmp_path) if e["event"] == "task_result")
 
 
@@ -135,17 +135,94 @@ def test_unreachable_store_warns_keeps_pending_updates_and_replays_them(tmp_path
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert "execution store unreachable" in output
-    pending = (tmp_path / "audit" / "pending-updates.jsonl").read_text().splitlines()
-    updates = [json.loads(line) for line in pending]
     record = only_record(tmp_path)
+    pending_file = tmp_path / "audit" / "pending" / f"{record['execution_id']}.jsonl"
+    updates = [json.loads(line) for line in pending_file.read_text().splitlines()]
     assert {u["execution_id"] for u in updates} == {record["execution_id"]}
     assert updates[0]["update"]["resources"][0]["resource"] == "s-1"
     assert record["resources"] == []  # nothing reached the store
     assert any(e["event"] == "task_result" for e in events(tmp_path))
-    # The next playbook that reaches the store replays the pending updates
+    # A playbook of no execution replays nothing; the next one working on this execution replays its updates
     replay = "- name: Replay\n  hosts: localhost\n  gather_facts: false\n  tasks: []\n"
-    proc = run_playbook(tmp_path, replay, extra_env={"EDR_AUDIT_STORE": "file",
-                                                     "EDR_AUDIT_STORE_PATH": str(tmp_path / "store")})
+    store_env = {"EDR_AUDIT_STORE": "file", "EDR_AUDIT_STORE_PATH": str(tmp_path / "store")}
+    proc = run_playbook(tmp_path, replay, extra_env=store_env)
+    assert proc.returncode == 0 and pending_file.exists(), proc.stdout + proc.stderr
+    proc = run_playbook(tmp_path, replay, extra_env=store_env, extra_vars={"dr_execution_id": record["execution_id"]})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert not (tmp_path / "audit" / "pending-updates.jsonl").exists()
+    assert not pending_file.exists()
     assert only_record(tmp_path)["resources"][0]["before"] == {"source_private_ip": "10.0.0.5"}
+
+
+def _pending_line(execution_id, resource):
+    return json.dumps({"ts": "2026-01-01T00:00:00Z", "execution_id": execution_id,
+                       "update": {"resources": [{"resource": resource, "status": "succeeded"}]}}) + "\n"
+
+
+@pytest.mark.skipif(not PLAYBOOK_BIN.exists(), reason="make setup builds the virtualenv")
+def test_pending_updates_are_replayed_only_into_their_own_execution(tmp_path):
+    store = ex.FileStore(str(tmp_path / "store"))
+    ours = store.start("acme", "production", "drill", "tester")["execution_id"]
+    theirs = store.start("globex", "production", "failover", "tester")["execution_id"]
+    pending = tmp_path / "audit" / "pending"
+    pending.mkdir(parents=True)
+    (pending / f"{ours}.jsonl").write_text(_pending_line(ours, "s-ours"))
+    (pending / f"{theirs}.jsonl").write_text(_pending_line(theirs, "s-theirs"))
+    play = "- name: Work on one run\n  hosts: localhost\n  gather_facts: false\n  tasks: []\n"
+    proc = run_playbook(tmp_path, play, extra_vars={"dr_execution_id": ours},
+                        extra_env={"EDR_AUDIT_STORE": "file", "EDR_AUDIT_STORE_PATH": str(tmp_path / "store")})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [r["resource"] for r in store.get(ours)["resources"]] == ["s-ours"]
+    assert store.get(theirs)["resources"] == []
+    assert not (pending / f"{ours}.jsonl").exists()
+    assert (pending / f"{theirs}.jsonl").read_text() == _pending_line(theirs, "s-theirs")
+    assert "globex" not in proc.stdout + proc.stderr and theirs not in proc.stdout + proc.stderr
+
+
+REFUSED = """
+- name: Refused in PREFLIGHT
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Start the run
+      enterprise_dr.orchestration.execution_record:
+        action: start
+        store: file
+        store_path: "{{ store_path }}"
+        customer: acme
+        environment: production
+        operation: failover
+        started_by: tester
+      register: run
+
+    - name: Expose the execution ID
+      ansible.builtin.set_fact:
+        dr_execution_id: "{{ run.execution_id }}"
+
+    - name: PREFLIGHT starts
+      enterprise_dr.orchestration.execution_record:
+        action: update
+        store: file
+        store_path: "{{ store_path }}"
+        execution_id: "{{ run.execution_id }}"
+        phase: {name: PREFLIGHT, status: running}
+
+    - name: A PREFLIGHT check refuses
+      dr_record_emitter:
+        fail_msg: target i-123 is running
+        remediation: stop i-123 and run the playbook again
+"""
+
+
+@pytest.mark.skipif(not PLAYBOOK_BIN.exists(), reason="make setup builds the virtualenv")
+def test_run_refused_in_preflight_leaves_no_lock(tmp_path):
+    proc = run_playbook(tmp_path, REFUSED)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    record = only_record(tmp_path)
+    assert record["status"] == "failed"
+    assert record["refused_before_change"]["phase"] == "PREFLIGHT"
+    assert "target i-123 is running" in record["errors"][0]["message"]
+    store = ex.FileStore(str(tmp_path / "store"))
+    assert store.active_runs("acme") == []
+    assert not list((tmp_path / "store" / "locks").iterdir())
+    # Any next command may start: here a drill of the same scope
+    assert store.start("acme", "production", "drill", "tester")["status"] == "running"

@@ -397,19 +397,31 @@ def test_timeout_then_job_found_by_batch_tag_is_not_resubmitted():
     assert group.started_jobs == list(fake.jobs)
 
 
-def test_5xx_without_job_is_resubmitted_throttling_retried():
+def test_5xx_without_job_is_resubmitted_after_looking_for_it():
     servers = _servers(3)
     fake = FakeDRS([s["source_server_id"] for s in servers])
-    fake.faults = [_client_error("InternalServerException", "boom", 500),
-                   _client_error("ThrottlingException", "slow down", 429)]
+    fake.faults = [_client_error("InternalServerException", "boom", 500)]
     group, _clock = _group(fake, servers)
     group.prepare()
     group.execute(wait=True)
-    assert len([c for c in fake.calls if c[0] == "start_recovery"]) == 3
+    assert len([c for c in fake.calls if c[0] == "start_recovery"]) == 2
     assert len(fake.jobs) == 1
     # After the 5xx the submitter looked for the job before sending again.
     index_5xx = fake.calls.index(("start_recovery", [s["source_server_id"] for s in servers]))
     assert fake.calls[index_5xx + 1][0] == "describe_jobs"
+
+
+def test_throttling_that_reaches_the_submitter_is_not_resent_by_it():
+    """Throttling is the client's retry policy's job; when it gives up, the chunk fails with that error."""
+    servers = _servers(2)
+    fake = FakeDRS([s["source_server_id"] for s in servers])
+    fake.faults = [_client_error("ThrottlingException", "slow down", 429)]
+    group, _clock = _group(fake, servers)
+    group.prepare()
+    group.execute(wait=True)
+    assert len([c for c in fake.calls if c[0] == "start_recovery"]) == 1
+    assert not fake.jobs
+    assert set(group.failed) == {s["source_server_id"] for s in servers}
 
 
 def test_conflict_adopts_the_job_of_this_run():

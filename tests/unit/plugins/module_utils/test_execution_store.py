@@ -464,8 +464,20 @@ def test_dynamodb_unreachable_is_a_store_error(monkeypatch):
                           config=__import__("botocore.config").config.Config(retries={"max_attempts": 1},
                                                                              connect_timeout=1))
     store = ex.DynamoDBStore(client, "t")
-    with pytest.raises(ex.StoreUnavailable, match="setup_hub.yml"):
+    with pytest.raises(ex.StoreUnavailable, match="DynamoDB did not answer") as raised:
         store.get("edr-x")
+    assert "setup_hub.yml" not in str(raised.value)  # an unreachable endpoint is not a missing table
+
+
+@pytest.mark.parametrize("code, expected, not_expected", [
+    ("ProvisionedThroughputExceededException", "throttled", "setup_hub.yml"),
+    ("ThrottlingException", "throttled", "setup_hub.yml"),
+    ("ResourceNotFoundException", "setup_hub.yml", "throttled"),
+    ("AccessDeniedException", "credentials", "setup_hub.yml"),
+])
+def test_store_advice_follows_the_error_code(code, expected, not_expected):
+    advice = ex.store_advice(code, "t")
+    assert expected in advice and not_expected not in advice
 
 
 def test_dynamodb_table_schema_is_checked():

@@ -27,15 +27,13 @@ class FakeEC2WithTags(FakeEC2):
 def fakes(monkeypatch):
     registry = {}
 
-    def client(self, service, account_id=None, region=None, retries=True):
+    def client(self, service, account_id=None, region=None):
         key = (service, account_id, region or self.default_region)
         if key not in registry:
             raise AssertionError(f"no fake for {key}")
         return registry[key]
 
     monkeypatch.setattr(clients_mod.ClientFactory, "client", client)
-    monkeypatch.setattr(mod, "no_retry_client", lambda factory, service, account_id, region:
-                        registry[(service, account_id, region)])
     monkeypatch.setattr("time.sleep", lambda seconds: None)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

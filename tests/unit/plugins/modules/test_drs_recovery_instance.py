@@ -116,10 +116,8 @@ class CleanupEC2:
 def fakes(monkeypatch):
     registry = {}
     monkeypatch.setattr(clients_mod.ClientFactory, "client",
-                        lambda self, service, account_id=None, region=None, retries=True:
+                        lambda self, service, account_id=None, region=None:
                         registry[(service, account_id, region or self.default_region)])
-    monkeypatch.setattr(mod, "no_retry_client", lambda factory, service, account_id, region:
-                        registry[(service, account_id, region)])
     monkeypatch.setattr("time.sleep", lambda seconds: None)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

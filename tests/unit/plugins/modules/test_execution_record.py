@@ -221,3 +221,34 @@ def test_controller_alive_tells_a_concurrent_run_from_an_interrupted_one():
     assert controller_alive(record("elsewhere:1"), me) is True  # another host: presumed alive
     assert controller_alive(record(me), me) is False  # the same controller
     assert controller_alive({"status": "running", "details": {}}, me) is False  # nothing recorded
+
+
+def test_cancel_by_customer_records_who_and_why_and_releases_the_lock(store_args, capsys):
+    first = run(execution_record, dict(store_args, action="start", customer="acme", environment="prod",
+                                       operation="failover", started_by="alice"), capsys)
+    refused = run(execution_record, dict(store_args, action="cancel", customer="acme", reason=" "), capsys)
+    assert refused.get("failed") and "reason" in refused["msg"]
+    done = run(execution_record, dict(store_args, action="cancel", customer="acme", environment="prod",
+                                      reason="wrong window", approver="bob"), capsys)
+    assert done["changed"] and done["record"]["status"] == "cancelled"
+    assert done["cancellation"]["by"] == "bob" and done["cancellation"]["reason"] == "wrong window"
+    assert done["cancellation"]["from_status"] == "running"
+    again = run(execution_record, dict(store_args, action="cancel", execution_id=first["execution_id"],
+                                       reason="again"), capsys)
+    assert again["changed"] is False and again["record"]["cancellation"]["reason"] == "wrong window"
+    nothing = run(execution_record, dict(store_args, action="cancel", customer="acme", reason="x"), capsys)
+    assert nothing.get("failed") and "no active run" in nothing["msg"]
+    # The scope is free again.
+    second = run(execution_record, dict(store_args, action="start", customer="acme", environment="prod",
+                                        operation="drill", started_by="alice"), capsys)
+    assert not second.get("failed") and second["execution_id"] != first["execution_id"]
+
+
+def test_approve_cancel_without_a_pending_gate_ends_the_run(store_args, capsys):
+    first = run(execution_record, dict(store_args, action="start", customer="acme", environment="prod",
+                                       operation="drill", started_by="alice"), capsys)
+    done = run(execution_record, dict(store_args, action="approve", execution_id=first["execution_id"],
+                                      decision="cancel", approver="carol", comment="not today"), capsys)
+    assert not done.get("failed"), done.get("msg")
+    assert done["record"]["status"] == "cancelled" and done["decision"] == "cancel"
+    assert done["cancellation"] == dict(done["cancellation"], by="carol", reason="not today", gate=None)

@@ -1,0 +1,53 @@
+"""RetryPolicy decisions: what is retried, what never is, and how long it waits."""
+
+from types import SimpleNamespace
+
+import pytest
+from botocore.exceptions import ConnectionClosedError
+
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import clients
+
+
+def answer(status, code):
+    return SimpleNamespace(status_code=status, headers={}), {"Error": {"Code": code}} if code else {}
+
+
+@pytest.mark.parametrize("service, operation, response, expected", [
+    ("ec2", "DescribeInstances", answer(503, "RequestLimitExceeded"), "throttling"),
+    ("dynamodb", "PutItem", answer(400, "ProvisionedThroughputExceededException"), "throttling"),
+    ("sts", "AssumeRole", answer(400, "Throttling"), "throttling"),
+    ("drs", "StartRecovery", answer(429, "ThrottlingException"), "throttling"),  # refused: nothing started
+    ("drs", "StartRecovery", answer(500, "InternalServerException"), None),  # may have started: caller looks
+    ("drs", "TerminateRecoveryInstances", answer(503, "ServiceUnavailable"), None),
+    ("drs", "DescribeJobs", answer(500, "InternalServerException"), "transient"),
+    ("ec2", "StartInstances", answer(500, "InternalError"), "transient"),
+    ("drs", "DescribeJobs", answer(400, "ValidationException"), None),
+    ("ec2", "DescribeInstances", answer(200, None), None),
+])
+def test_what_is_retried(service, operation, response, expected):
+    assert clients.RetryPolicy().retryable(service, operation, response) == expected
+
+
+def test_lost_connections_are_retried_except_for_calls_without_a_client_token():
+    lost = ConnectionClosedError(endpoint_url="http://x")
+    policy = clients.RetryPolicy()
+    assert policy.retryable("drs", "DescribeJobs", caught_exception=lost) == "transient"
+    assert policy.retryable("drs", "StartRecovery", caught_exception=lost) is None
+
+
+def test_full_jitter_under_a_capped_exponential_ceiling():
+    top = clients.RetryPolicy(base_delay=0.25, max_delay=20, rand=lambda: 1.0)
+    assert [top.delay(n) for n in (1, 2, 3, 4)] == [0.25, 0.5, 1.0, 2.0]
+    assert top.delay(30) == 20
+    assert top.delay(1, retry_after=3) == 3  # Retry-After raises the ceiling
+    assert clients.RetryPolicy(rand=lambda: 0.0).delay(5) == 0
+
+
+def test_stops_at_max_attempts():
+    policy = clients.RetryPolicy(max_attempts=3, rand=lambda: 0.0)
+    operation = SimpleNamespace(name="DescribeJobs",
+                                service_model=SimpleNamespace(service_id=SimpleNamespace(hyphenize=lambda: "drs")))
+    throttled = answer(429, "ThrottlingException")
+    assert policy.needs_retry(response=throttled, attempts=2, operation=operation) == 0
+    assert policy.needs_retry(response=throttled, attempts=3, operation=operation) is None
+    assert policy.counts == {("drs", "DescribeJobs"): 1}
