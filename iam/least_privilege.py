@@ -59,7 +59,8 @@ def denials(requests, hub_account: str, technologies, overrides: dict | None = N
     def actions(name):
         return overrides[name] if name in overrides else policy_actions(name)
 
-    hub = actions("hub")
+    # The hub account is discovered like any other (its own protected resources), so it has discovery too.
+    hub = actions("hub") | actions("discovery")
     workload_names = list(WORKLOAD_ALWAYS) + [t for t in technologies if (POLICY_DIR / f"{t}.json").exists()]
     workload = set().union(*(actions(n) for n in workload_names))
     found = set()

@@ -6,7 +6,10 @@ import time
 
 import pytest
 
+from iam.least_privilege import denials
+
 ACCOUNT = "210987654321"
+HUB = "123456789012"
 DR = "us-west-2"
 PRIMARY = "us-east-1"
 ACME = ["acme-prod-db01", "acme-prod-app01"]
@@ -96,6 +99,7 @@ def test_failback_without_a_failover_record_is_refused_before_any_change(sandbox
 
 
 def test_round_trip_back_to_the_original_instances_and_again(sandbox, seeded):
+    sandbox.clear_requests()
     sources = instances(sandbox, PRIMARY)
     targets = instances(sandbox, DR)
     forward = drs_servers(sandbox, DR)
@@ -187,3 +191,11 @@ def test_round_trip_back_to_the_original_instances_and_again(sandbox, seeded):
     failback = drs_servers(sandbox, PRIMARY)
     assert {h: s["dataReplicationInfo"]["dataReplicationState"] for h, s in failback.items()} == \
         {h: "CONTINUOUS" for h in ACME}
+    # Least privilege, proven by the run: failover, failback and the second failover called only what
+    # the published discovery and DRS policies grant in the workload account, and the hub policy in the hub.
+    # (Leaving out the calls this test made itself to break the prerequisites: the egress rule, the replication.)
+    own = {("ec2", "RevokeSecurityGroupEgress"), ("ec2", "AuthorizeSecurityGroupEgress"),
+           ("drs", "StopReplication"), ("drs", "StartReplication")}
+    run_requests = [r for r in sandbox.requests() if (r["service"], r["operation"]) not in own]
+    refused = denials(run_requests, HUB, ["drs"])
+    assert not refused, "\n".join(refused)

@@ -6,13 +6,16 @@ import re
 import signal
 import subprocess
 import time
+from datetime import datetime
 
 import pytest
 
+from iam.least_privilege import denials
 from sandbox.control import SandboxError
 from sandbox.harness import REPO_ROOT
 
 ACCOUNT = "210987654321"
+HUB = "123456789012"
 DR = "us-west-2"
 PRIMARY = "us-east-1"
 
@@ -77,11 +80,24 @@ def _records(store):
     return [json.loads(p.read_text()) for p in sorted((store / "executions").glob("*.json"))]
 
 
-def run(sandbox, playbook, store, *extra, check=False):
+def run(sandbox, playbook, store, *extra, check=False, env=None):
     args = [f"playbooks/{playbook}", "-e", f"execution_store_path={store}", *COMMON, *extra]
     if check:
         args.append("--check")
-    return sandbox.run_ansible(args)
+    return sandbox.run_ansible(args, env=env)
+
+
+# What must never appear in any output: the workload accounts' external IDs and any AWS credential.
+SECRET_PATTERNS = [re.compile(p) for p in (
+    r"edr-demo-workload-[ab]",                       # the estate's external IDs
+    r"\b(AKIA|ASIA)[A-Z0-9]{16}\b",                  # access key IDs (moto issues ASIA... for assumed roles)
+    r"FQoGZXIvYXdzE[A-Za-z0-9+/=]{20,}",               # session tokens as moto issues them
+    r"(?i)(secret_access_key|SecretAccessKey|session_token|SessionToken)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9+/]{16,}",
+)]
+
+
+def secrets_in(text):
+    return sorted({m.group(0) for pattern in SECRET_PATTERNS for m in pattern.finditer(text)})
 
 
 def servers_by_hostname(sandbox):
@@ -140,9 +156,18 @@ def test_failover_recovers_one_customer_into_its_targets_in_wave_order(sandbox, 
     assert rc == 0, out[-3000:] + err[-2000:]
     queue_url = _queue_for_topic(sandbox, "enterprise-dr-acme")
     targets_before = instances_by_name(sandbox, DR)
+    sandbox.clear_requests()
+    audit_dir = seeded / "audit"
     rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme", "-e", "execution_store=dynamodb",
-                       "-e", "notify=true", "-e", "awx_user_name=jane")
+                       "-e", "notify=true", "-e", "awx_user_name=jane", env={"EDR_AUDIT_LOG_DIR": str(audit_dir)})
     assert rc == 0, out[-4000:] + err[-2000:]
+    run_requests = sandbox.requests()  # the run's own calls, before this test reads anything back
+    # The run did assume the workload role with its external ID (so there was a secret to leak) ...
+    assert any(r.get("external_id") == "edr-demo-workload-a" for r in sandbox.requests("sts"))
+    # ... and no output carries it or a credential: stdout, stderr, the audit log (checked with the rest below).
+    assert secrets_in(out + err) == []
+    audit_lines = (audit_dir / "dr_audit.jsonl").read_text()
+    assert audit_lines.strip() and secrets_in(audit_lines) == []
 
     servers = servers_by_hostname(sandbox)
     drs = sandbox.client("drs", ACCOUNT, DR)
@@ -204,9 +229,16 @@ def test_failover_recovers_one_customer_into_its_targets_in_wave_order(sandbox, 
         recovered = recovery[servers[hostname]["sourceServerID"]]
         assert entry["after"]["recovery_instance_id"] == recovered["recoveryInstanceID"]
         assert entry["job_ids"] == [by_server[servers[hostname]["sourceServerID"]][0]["jobID"]]
-        assert entry["recovery_seconds"] >= 0
+        # Measured from the run's start to the server's recovery: positive, and within the run.
+        run_seconds = (datetime.fromisoformat(record["ended_at"].replace("Z", "+00:00"))
+                       - datetime.fromisoformat(record["started_at"].replace("Z", "+00:00"))).total_seconds()
+        assert 0 < entry["recovery_seconds"] <= run_seconds + 1, (entry["recovery_seconds"], run_seconds)
+    # The execution record and the notifications carry no secret either.
+    assert secrets_in(json.dumps(items)) == []
+    messages = _drain(sandbox, queue_url)
+    assert messages and secrets_in(json.dumps(messages)) == []
     # Notifications, in order: started, one wave_completed per phase and wave, completed.
-    events = [(m["event"], m.get("phase"), m.get("wave")) for m in _drain(sandbox, queue_url)]
+    events = [(m["event"], m.get("phase"), m.get("wave")) for m in messages]
     assert events[0][0] == "started" and events[-1][0] == "completed"
     waves_done = [(phase, wave) for event, phase, wave in events if event == "wave_completed"]
     assert waves_done[:6] == [("INSTANTIATE", 1), ("INSTANTIATE", 2), ("ACTIVATE", 1), ("ACTIVATE", 2),
@@ -228,6 +260,9 @@ def test_failover_recovers_one_customer_into_its_targets_in_wave_order(sandbox, 
     rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme")
     assert rc != 0 and "acme is failed over" in out, out[-4000:] + err[-2000:]
     assert len(jobs(sandbox)) == before
+    # Least privilege, proven by the run: every call it made is granted by the published policies (iam/policies).
+    refused = denials(run_requests, HUB, ["drs"])
+    assert not refused, "\n".join(refused)
 
 
 def test_check_mode_prints_the_plan_and_makes_no_mutating_call(sandbox, seeded):
@@ -238,13 +273,19 @@ def test_check_mode_prints_the_plan_and_makes_no_mutating_call(sandbox, seeded):
     assert mutating == []
     assert "DRY RUN" in out and "acme-prod-db01" in out and "globex" not in out.split("PLAY [PREFLIGHT")[0]
     assert jobs(sandbox) == []
+    # A dry run needs only the read-only discovery policy in the workload accounts.
+    refused = denials(sandbox.requests(), HUB, [])
+    assert not refused, "\n".join(refused)
 
 
 def test_drill_cleans_up_even_when_a_launch_fails(sandbox, seeded):
     servers = servers_by_hostname(sandbox)
     sandbox.drs_settings(launch_failures=["globex-prod-web02"])
+    sandbox.clear_requests()
     rc, out, err = run(sandbox, "drill.yml", seeded, "-e", "customer=globex", "-e", "failure_policy=continue")
     assert rc != 0  # a server failed; the run says so
+    refused = denials(sandbox.requests(), HUB, ["drs"])
+    assert not refused, "\n".join(refused)
     [record] = _records(seeded)
     failed = json.loads((seeded / "resources" / (record["execution_id"] + ".json")).read_text())
     failed = failed.values() if isinstance(failed, dict) else failed

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ansible.parsing.yaml.loader import AnsibleLoader
+
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import operator_specs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
