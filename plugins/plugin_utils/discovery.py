@@ -178,6 +178,21 @@ def rds_cluster_members(client, instance_arns):
     return members
 
 
+def aurora_global_clusters(client):
+    """Aurora global databases and their members: the tagging API does not return global clusters."""
+    found = []
+    for page in client.get_paginator("describe_global_clusters").paginate():
+        for cluster in page.get("GlobalClusters", []):
+            found.append({
+                "arn": cluster["GlobalClusterArn"], "identifier": cluster["GlobalClusterIdentifier"],
+                "engine": cluster.get("Engine"), "engine_version": cluster.get("EngineVersion"),
+                "tags": tag_list_to_dict(cluster.get("TagList")),
+                "members": [{"arn": m["DBClusterArn"], "region": m["DBClusterArn"].split(":")[3],
+                             "is_writer": bool(m.get("IsWriter"))} for m in cluster.get("GlobalClusterMembers", [])],
+            })
+    return found
+
+
 def drs_source_servers(client):
     """DRS source servers of the region, reduced to what the inventory needs."""
     servers = []
@@ -250,6 +265,9 @@ def _scan_region(sessions, spec, region, customers):
         block["tagged"].extend(autoscaling_groups(sessions.client(spec, "autoscaling", region), customers))
         db_instances = [t["arn"] for t in block["tagged"] if t["arn"].split(":")[2:3] == ["rds"]
                         and t["arn"].split(":")[5:6] == ["db"]]
+        if any(t["arn"].split(":")[2:3] == ["rds"] and t["arn"].split(":")[5:6] == ["cluster"]
+               for t in block["tagged"]):
+            block["aurora_global_clusters"] = aurora_global_clusters(sessions.client(spec, "rds", region))
         if db_instances:
             block["rds_cluster_members"] = rds_cluster_members(sessions.client(spec, "rds", region), db_instances)
         if region == spec["dr_region"]:
