@@ -47,13 +47,32 @@ def rds_cluster(seeder, resource, account_id, region, tags):
 
 
 def rds_instance(seeder, resource, account_id, region, tags):
+    """A DB instance; with ``replica: true`` also its cross-region read replica in the DR region (same identifier
+    unless ``replica_name``; ``replica_tags`` override its tags, ``lag_seconds`` publishes its ReplicaLag)."""
     rds = seeder.client("rds", account_id, region)
-    instance = rds.create_db_instance(
+    params = dict(
         DBInstanceIdentifier=resource["name"], DBInstanceClass=resource.get("instance_class", "db.t3.medium"),
         Engine=resource.get("engine", "postgres"), MasterUsername="dradmin",
         MasterUserPassword="sandbox-password-1", AllocatedStorage=20, Tags=_tags(tags),
-    )["DBInstance"]
-    return {"arn": instance["DBInstanceArn"], "id": instance["DBInstanceIdentifier"]}
+    )
+    if resource.get("replica"):
+        params.update(Port=_sandbox_port(seeder), BackupRetentionPeriod=7)
+    instance = rds.create_db_instance(**params)["DBInstance"]
+    created = {"arn": instance["DBInstanceArn"], "id": instance["DBInstanceIdentifier"]}
+    if resource.get("replica"):
+        replica_tags = dict(tags, **{str(k): str(v) for k, v in (resource.get("replica_tags") or {}).items()})
+        replica = seeder.client("rds", account_id, seeder.dr).create_db_instance_read_replica(
+            DBInstanceIdentifier=resource.get("replica_name", resource["name"]),
+            SourceDBInstanceIdentifier=instance["DBInstanceArn"], SourceRegion=region,
+            DBInstanceClass=params["DBInstanceClass"], Tags=_tags(replica_tags))["DBInstance"]
+        created["replica_arn"] = replica["DBInstanceArn"]
+        if resource.get("lag_seconds") is not None:
+            seeder.client("cloudwatch", account_id, seeder.dr).put_metric_data(
+                Namespace="AWS/RDS", MetricData=[{"MetricName": "ReplicaLag", "Unit": "Seconds",
+                                                  "Value": float(resource["lag_seconds"]),
+                                                  "Dimensions": [{"Name": "DBInstanceIdentifier",
+                                                                  "Value": replica["DBInstanceIdentifier"]}]}])
+    return created
 
 
 def _sandbox_port(seeder):

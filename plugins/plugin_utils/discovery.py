@@ -193,6 +193,25 @@ def aurora_global_clusters(client):
     return found
 
 
+def rds_replication_links(client, instance_arns):
+    """Replication links of non-Aurora DB instances: a cross-region replica pair is one host, not two."""
+    links = {}
+    arns_list = sorted(set(instance_arns))
+    for start in range(0, len(arns_list), 100):
+        pages = client.get_paginator("describe_db_instances").paginate(
+            Filters=[{"Name": "db-instance-id", "Values": arns_list[start:start + 100]}])
+        for page in pages:
+            for instance in page.get("DBInstances", []):
+                if instance.get("DBClusterIdentifier"):
+                    continue
+                links[instance["DBInstanceArn"]] = {
+                    "identifier": instance["DBInstanceIdentifier"], "engine": instance.get("Engine"),
+                    "source": instance.get("ReadReplicaSourceDBInstanceIdentifier"),
+                    "replicas": list(instance.get("ReadReplicaDBInstanceIdentifiers") or []),
+                }
+    return links
+
+
 def drs_source_servers(client):
     """DRS source servers of the region, reduced to what the inventory needs."""
     servers = []
@@ -270,6 +289,7 @@ def _scan_region(sessions, spec, region, customers):
             block["aurora_global_clusters"] = aurora_global_clusters(sessions.client(spec, "rds", region))
         if db_instances:
             block["rds_cluster_members"] = rds_cluster_members(sessions.client(spec, "rds", region), db_instances)
+            block["rds_replication"] = rds_replication_links(sessions.client(spec, "rds", region), db_instances)
         if region == spec["dr_region"]:
             block["drs_servers"] = drs_source_servers(sessions.client(spec, "drs", region))
             block["targets"] = launch_targets(sessions.client(spec, "ec2", region))

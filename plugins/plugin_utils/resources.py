@@ -131,6 +131,7 @@ def _collect(raw):
                 instances[(account["account_id"], region, instance_id)] = (instance, block.get("source", "live"))
     seen_arns = set()
     aurora_members = _aurora_membership(accounts)
+    rds_members = {}
     for account_id, account in accounts.items():
         for region, block in sorted((account.get("regions") or {}).items()):
             source = block.get("source", "live")
@@ -154,6 +155,10 @@ def _collect(raw):
                         continue  # a pre-provisioned target, attached to its source server
                     tagged_ec2[(account_id, region, parts["resource_id"])] = (arn, tags, source)
                     continue
+                link = (block.get("rds_replication") or {}).get(arn)
+                if link and (link.get("source") or link.get("replicas")):
+                    rds_members[arn] = dict(link, account_id=account_id, region=region, tags=tags, source_block=source)
+                    continue  # one half of a cross-region replica pair: the pair is the host
                 if arn in aurora_members:
                     aurora_members[arn]["tagged"].append((arn, tags, source))
                     continue  # an Aurora global database member: the global cluster is the host
@@ -183,6 +188,7 @@ def _collect(raw):
                         f"tag the cluster {members[arn]} with the DR tags instead, and remove dr:enabled here"))
                 candidates.append(candidate)
     candidates.extend(_aurora_candidates(accounts, aurora_members))
+    candidates.extend(_rds_pair_candidates(accounts, rds_members))
     consumed = set()
     for account_id, account in accounts.items():
         for region, block in sorted((account.get("regions") or {}).items()):
@@ -289,6 +295,71 @@ def _aurora_candidates(accounts, aurora_members):
             "dr_member_arn": dr_member["arn"] if dr_member else None,
             "members": [{"arn": m["arn"], "identifier": m["arn"].split(":")[-1], "region": m["region"],
                          "is_writer": bool(m.get("is_writer"))} for m in members],
+        }
+        candidates.append(candidate)
+    return candidates
+
+
+def _instance_arn(reference, like):
+    """A replication reference (an ARN across regions, an identifier in the same region) as an ARN."""
+    if reference.startswith("arn:"):
+        return reference
+    parts = like.split(":")
+    return ":".join(parts[:6]) + ":" + reference if len(parts) > 6 else f"{':'.join(parts[:5])}:db:{reference}"
+
+
+def _rds_pair_candidates(accounts, rds_members):
+    """One host per RDS replication pair (primary + cross-region replica), named after the primary-region instance.
+
+    Tagged halves must agree on DR and scope tags and each must carry Customer and Environment; otherwise the host
+    has a problem, which PREFLIGHT refuses before any change.
+    """
+    groups = {}
+    for arn, link in rds_members.items():
+        root = _instance_arn(link["source"], arn) if link.get("source") else arn
+        group = groups.setdefault((link["account_id"], root), set())
+        group.add(arn)
+        group.add(root)
+        for replica in link.get("replicas") or []:
+            group.add(_instance_arn(replica, arn))
+    candidates = []
+    for (account_id, root), members in sorted(groups.items()):
+        account = accounts[account_id]
+        by_region = {}
+        for arn in sorted(members):
+            by_region.setdefault(arn.split(":")[3], arn)
+        primary_arn = by_region.get(account.get("primary_region")) or root
+        tags, problems, sources = {}, [], set()
+        for arn in [root] + sorted(members - {root}):
+            link = rds_members.get(arn)
+            if link is None:
+                problems.append(validation.problem(
+                    primary_arn, TAG_CUSTOMER, None, f"the pair's instance {arn} is not DR-tagged",
+                    f"tag {arn} with the same DR tags (every instance of the pair is checked)"))
+                continue
+            sources.add(link["source_block"])
+            for key, value in link["tags"].items():
+                other = tags.get(key)
+                if _is_dr_tag(key) and other is not None and not _tags_equal(value, other):
+                    problems.append(validation.problem(
+                        primary_arn, key, value, f"instance {arn} says {key}={value!r}, its pair says {other!r}",
+                        f"give both instances of the pair the same {key}"))
+                    continue
+                tags.setdefault(key, value)
+        parts = arns.parse_arn(primary_arn)
+        candidate = _Candidate(
+            arn=primary_arn, technology="rds", account_id=account_id, region=primary_arn.split(":")[3], tags=tags,
+            resource_id=parts["resource_id"], resource_name=arns.resource_name(primary_arn),
+            base=tags.get(TAG_NAME) or arns.resource_name(primary_arn),
+        )
+        candidate["sources"].update(sources or {"live"})
+        candidate["problems"].extend(problems)
+        candidate["rds"] = {
+            "instances": {region: arn.split(":")[-1] for region, arn in sorted(by_region.items())},
+            "instance_arns": dict(sorted(by_region.items())),
+            "source_arn": root,
+            "replica_arns": sorted(members - {root}),
+            "engine": next((rds_members[a] for a in sorted(members) if a in rds_members), {}).get("engine"),
         }
         candidates.append(candidate)
     return candidates
@@ -493,6 +564,7 @@ def _host_vars(candidate, account):
         "dr_tags": dict(tags),
         "dr_target": _target_vars(candidate["target"]),
         "dr_aurora": candidate.get("aurora"),
+        "dr_rds": candidate.get("rds"),
         "dr_validation_errors": candidate["problems"],
         "dr_inventory_source": "cache" if "cache" in candidate["sources"] else "live",
     }

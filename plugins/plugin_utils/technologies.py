@@ -126,7 +126,38 @@ TECHNOLOGIES = {
         },
         plan_fields=["dr_aurora"],
         report_fields=["writer_region", "writer_endpoint", "clone", "endpoint_answered"]),
-    "rds": _technology("RDS cross-region read replica", [("rds", "db")], "promote-replica"),
+    "rds": _technology(
+        "RDS cross-region read replica", [("rds", "db")], "promote-replica",
+        role="adapter_rds",
+        operations={
+            "failover": ["preflight", "activate", "replicate"],
+            # A snapshot of the DR replica restored into a temporary instance, checked, deleted.
+            "drill": ["preflight", "instantiate", "activate", "cleanup"],
+            "failback": ["preflight", "activate", "replicate"],
+            "emergency": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "activate": "PromoteReadReplica in the DR region, wait until available, TCP check of its endpoint",
+                "replicate": "the old primary renamed <id>-pre-<execution> (kept), a new read replica under its "
+                             "identifier from the promoted instance",
+            },
+            "drill": {
+                "instantiate": "snapshot the DR replica and restore it into a temporary <id>-drill instance "
+                               "(the replica keeps replicating)",
+                "activate": "TCP check of the temporary instance's endpoint",
+                "cleanup": "delete the temporary instance and its snapshot",
+            },
+            "failback": {
+                "activate": "PromoteReadReplica in the original region, wait, TCP check",
+                "replicate": "the DR instance renamed (kept), a new read replica there from the original region",
+            },
+            "emergency": {
+                "activate": "PromoteReadReplica in the DR region at once (writes not yet replicated are lost)",
+            },
+        },
+        plan_fields=["dr_rds"],
+        report_fields=["primary_region", "endpoint", "drill_instance", "retired_old_primary"]),
     "elasticache": _technology(
         "ElastiCache global datastore",
         [("elasticache", "replicationgroup"), ("elasticache", "globalreplicationgroup")], "failover"),

@@ -35,6 +35,9 @@ def estate(secondary_tags=None, drs=True):
             "drs": {"replication_state": "CONTINUOUS", "lag_seconds": 3},
             "target": {"name": "acme-prod-app01", "private_ip": "10.20.1.21", "subnet": "app",
                        "security_groups": ["app"]}})
+    ledger = {"type": "rds_instance", "name": "acme-prod-ledger", "account": "workload-a", "region": PRIMARY,
+              "customer": "acme", "environment": "production", "wave": 1, "priority": "high", "replica": True,
+              "rpo_target": 5, "lag_seconds": 2}
     orders = {"type": "aurora_global_cluster", "name": GLOBAL, "account": "workload-a", "region": PRIMARY,
               "customer": "acme", "environment": "production", "wave": 1, "priority": "critical",
               "rpo_target": 1, "rto_target": 15, "lag_ms": 800}
@@ -46,7 +49,7 @@ def estate(secondary_tags=None, drs=True):
         "accounts": [{"account_id": ACCOUNT, "name": "workload-a", "role_name": "EnterpriseDRWorkloadRole",
                       "external_id": "edr-demo-workload-a", "networks": {PRIMARY: network, DR: dr_network}}],
         "servers": servers,
-        "resources": [orders],
+        "resources": [orders] + ([ledger] if drs else []),
         "sandbox": {"drs": {"time_scale": 0.5, "agent_not_ready_seconds": 0}},
     }
 
@@ -77,7 +80,8 @@ def records(store):
 
 
 def clusters(sandbox, region):
-    return {c["DBClusterIdentifier"] for c in sandbox.client("rds", ACCOUNT, region).describe_db_clusters()["DBClusters"]}
+    found = sandbox.client("rds", ACCOUNT, region).describe_db_clusters()["DBClusters"]
+    return {c["DBClusterIdentifier"] for c in found}
 
 
 @pytest.fixture
@@ -109,17 +113,28 @@ def test_failover_switches_the_writer_in_wave_1_then_drs_and_failback_returns_it
     for phase in ("INSTANTIATE", "ACTIVATE"):
         assert record["waves"][f"{phase}/1"]["ended_at"] <= record["waves"][f"{phase}/2"]["started_at"]
     entries = list(record["resources"].values()) if isinstance(record["resources"], dict) else record["resources"]
-    assert sorted(e["technology"] for e in entries) == ["aurora", "drs"], entries
+    assert sorted(e["technology"] for e in entries) == ["aurora", "drs", "rds"], entries
+    # The RDS replica was promoted in the DR region, and a replica of it re-created in the old region.
+    west = sandbox.client("rds", ACCOUNT, DR).describe_db_instances(DBInstanceIdentifier="acme-prod-ledger")
+    east = sandbox.client("rds", ACCOUNT, PRIMARY).describe_db_instances(DBInstanceIdentifier="acme-prod-ledger")
+    assert not west["DBInstances"][0].get("ReadReplicaSourceDBInstanceIdentifier")
+    assert east["DBInstances"][0]["ReadReplicaSourceDBInstanceIdentifier"] == west["DBInstances"][0]["DBInstanceArn"]
+    assert len(calls(sandbox, "PromoteReadReplica")) == 1
     aurora = next(e for e in entries if e["technology"] == "aurora")
     assert aurora["after"]["writer_region"] == DR and aurora["after"]["endpoint_answered"] is True
     assert aurora["before"]["writer_region"] == PRIMARY
     assert aurora["rpo_target_minutes"] == 1 and aurora["replication_lag_seconds"] == 0.8
 
     sandbox.clear_requests()
-    rc, out, err = run(sandbox, "failback.yml", seeded, "-e", "customer=acme", "-e", '{"dr_technologies": ["aurora"]}')
+    rc, out, err = run(sandbox, "failback.yml", seeded, "-e", "customer=acme",
+                       "-e", '{"dr_technologies": ["aurora", "rds"]}')
     assert rc == 0, out[-5000:] + err[-2000:]
     assert writer_region(sandbox) == PRIMARY
     assert len(calls(sandbox, "SwitchoverGlobalCluster")) == 1
+    east = sandbox.client("rds", ACCOUNT, PRIMARY).describe_db_instances(DBInstanceIdentifier="acme-prod-ledger")
+    west = sandbox.client("rds", ACCOUNT, DR).describe_db_instances(DBInstanceIdentifier="acme-prod-ledger")
+    assert not east["DBInstances"][0].get("ReadReplicaSourceDBInstanceIdentifier")
+    assert west["DBInstances"][0]["ReadReplicaSourceDBInstanceIdentifier"] == east["DBInstances"][0]["DBInstanceArn"]
 
 
 def test_check_mode_changes_nothing_and_prints_each_cluster_plan(sandbox, seeded):
@@ -159,7 +174,8 @@ def test_emergency_fails_over_with_data_loss_allowed_and_skips_instantiate(sandb
 
 def test_kill_mid_activate_then_rerun_switches_once(sandbox, seeded):
     command = [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/failover.yml", "-e",
-               f"execution_store_path={seeded}", *COMMON, "-e", "customer=acme", "-e", '{"dr_technologies": ["aurora"]}']
+               f"execution_store_path={seeded}", *COMMON, "-e", "customer=acme",
+               "-e", '{"dr_technologies": ["aurora"]}']
     process = subprocess.Popen(command, cwd=str(REPO_ROOT), env=sandbox.ansible_env(), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
