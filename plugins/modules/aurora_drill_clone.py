@@ -291,7 +291,7 @@ def _absent(params, row, client, clone):
             row.update(status="failed", error=f"the drill clone {row['clone']} is still being deleted after "
                        f"{params['wait_timeout']} s", remediation="re-run the drill's cleanup later")
             return
-    row.update(status="succeeded", after={"clone": None},
+    row.update(status="succeeded", after={"clone_deleted": True},
                summary=f"drill clone {row['clone']} deleted" if clone else "no drill clone left behind")
 
 

@@ -217,7 +217,7 @@ def main():
                         client.get_waiter("db_instance_deleted").wait(DBInstanceIdentifier=drill, WaiterConfig=config)
                 if snapshot is not None:
                     client.delete_db_snapshot(DBSnapshotIdentifier=drill, aws_retry=True)
-                row.update(status="succeeded", after={"drill_instance": None},
+                row.update(status="succeeded", after={"drill_instance_deleted": True},
                            summary=f"{drill} and its snapshot deleted" if row["changed"] else "no drill restore left")
         except AWS_ERRORS as e:
             row.update(status="failed", error=f"{params['state']} of {drill}: {e}",

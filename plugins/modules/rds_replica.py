@@ -15,7 +15,8 @@ description:
     An instance that is no longer a replica is left alone (a resumed run never promotes twice).
   - O(state=replica) re-creates the replica in O(pairs[].source_region) (the region the primary left) from the
     instance in O(pairs[].target_region), under the pair's identifier in that region. The old primary that holds the
-    identifier is kept, renamed C(<identifier>-pre-<execution>), so no data is deleted. An instance that already
+    identifier is kept, renamed C(<identifier>-pre-<execution>) and tagged C(dr:enabled=false) and
+    C(dr:retired-by-execution), so no data is deleted and discovery no longer protects it. An instance that already
     replicates from the new primary is left alone.
   - One module run for every pair given (one client per account and region). Each instance's own
     C(Customer)/C(Environment) tags are checked before any change. Check mode returns C(plan) and changes nothing.
@@ -124,6 +125,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_c
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import WAIT_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.aurora import tcp_answers
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_ENABLED
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError
@@ -259,6 +261,11 @@ def _replicate(params, row, spec, client, new_primary, old):
         retired = rds_replica.retired_identifier(spec["source_identifier"], params["execution_id"])
         client.modify_db_instance(DBInstanceIdentifier=spec["source_identifier"], NewDBInstanceIdentifier=retired,
                                   ApplyImmediately=True, aws_retry=True)
+        # Kept, but no longer protected: the next discovery must not take it for a resource to fail over.
+        retired_arn = old["arn"].rsplit(":", 1)[0] + ":" + retired
+        client.add_tags_to_resource(ResourceName=retired_arn, Tags=[
+            {"Key": TAG_ENABLED, "Value": "false"},
+            {"Key": "dr:retired-by-execution", "Value": params["execution_id"] or "unknown"}], aws_retry=True)
     if row["action"] in ("create", "replace"):
         client.create_db_instance_read_replica(
             DBInstanceIdentifier=spec["source_identifier"], SourceDBInstanceIdentifier=new_primary["arn"],

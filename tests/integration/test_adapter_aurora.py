@@ -157,7 +157,8 @@ def test_drill_clones_the_dr_secondary_never_switches_and_leaves_nothing(sandbox
     [record] = records(seeded)
     entries = list(record["resources"].values()) if isinstance(record["resources"], dict) else record["resources"]
     [entry] = entries
-    assert entry["status"] == "succeeded" and entry["after"].get("clone") is None
+    assert entry["status"] == "succeeded" and entry["after"]["clone_deleted"] is True
+    assert entry["after"]["endpoint_answered"] is True and entry["after"]["clone"].endswith("-drill")
 
 
 def test_emergency_fails_over_with_data_loss_allowed_and_skips_instantiate(sandbox, seeded):
