@@ -79,6 +79,11 @@ def records(store):
     return [json.loads(p.read_text()) for p in sorted((store / "executions").glob("*.json"))]
 
 
+def entries_of(store, record):
+    """The record's resource entries (the file store keeps them beside the record, keyed by resource)."""
+    return list(json.loads((store / "resources" / f"{record['execution_id']}.json").read_text()).values())
+
+
 def clusters(sandbox, region):
     found = sandbox.client("rds", ACCOUNT, region).describe_db_clusters()["DBClusters"]
     return {c["DBClusterIdentifier"] for c in found}
@@ -112,7 +117,7 @@ def test_failover_switches_the_writer_in_wave_1_then_drs_and_failback_returns_it
     # Databases first: in each phase wave 1 (the global database) finished before wave 2 (DRS) started.
     for phase in ("INSTANTIATE", "ACTIVATE"):
         assert record["waves"][f"{phase}/1"]["ended_at"] <= record["waves"][f"{phase}/2"]["started_at"]
-    entries = list(record["resources"].values()) if isinstance(record["resources"], dict) else record["resources"]
+    entries = entries_of(seeded, record)
     assert sorted(e["technology"] for e in entries) == ["aurora", "drs", "rds"], entries
     # The RDS replica was promoted in the DR region, and a replica of it re-created in the old region.
     west = sandbox.client("rds", ACCOUNT, DR).describe_db_instances(DBInstanceIdentifier="acme-prod-ledger")
@@ -155,8 +160,7 @@ def test_drill_clones_the_dr_secondary_never_switches_and_leaves_nothing(sandbox
     assert clusters(sandbox, DR) == before  # no clone left behind
     assert len(global_cluster(sandbox)["GlobalClusterMembers"]) == 2
     [record] = records(seeded)
-    entries = list(record["resources"].values()) if isinstance(record["resources"], dict) else record["resources"]
-    [entry] = entries
+    [entry] = entries_of(seeded, record)
     assert entry["status"] == "succeeded" and entry["after"]["clone_deleted"] is True
     assert entry["after"]["endpoint_answered"] is True and entry["after"]["clone"].endswith("-drill")
 
@@ -177,14 +181,20 @@ def test_kill_mid_activate_then_rerun_switches_once(sandbox, seeded):
     command = [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/failover.yml", "-e",
                f"execution_store_path={seeded}", *COMMON, "-e", "customer=acme",
                "-e", '{"dr_technologies": ["aurora"]}']
+    sandbox.drs_settings(time_scale=3.0)  # the sandbox's one clock: a switchover now takes about 12 seconds
+    rds = sandbox.client("rds", ACCOUNT, DR)
+
+    def in_progress():
+        return rds.describe_global_clusters(GlobalClusterIdentifier=GLOBAL)["GlobalClusters"][0].get("FailoverState")
+
     process = subprocess.Popen(command, cwd=str(REPO_ROOT), env=sandbox.ansible_env(), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
     try:
-        while time.time() < deadline and not global_cluster(sandbox).get("FailoverState"):
+        while time.time() < deadline and not in_progress():
             assert process.poll() is None, "the playbook ended before the switchover started"
             time.sleep(0.2)
-        assert global_cluster(sandbox).get("FailoverState"), "no switchover in progress to interrupt"
+        assert in_progress(), "no switchover in progress to interrupt"
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()

@@ -66,9 +66,8 @@ def test_emergency_promotes_the_replica_and_defers_replicate(sandbox, seeded):
     assert west["DBInstanceStatus"] == "available" and not west.get("ReadReplicaSourceDBInstanceIdentifier")
     assert not west.get("StatusInfos")
     assert not calls(sandbox, "CreateDBInstanceReadReplica")  # REPLICATE deferred
-    [record] = [json.loads(p.read_text()) for p in (seeded / "executions").glob("*.json")]
-    entries = list(record["resources"].values()) if isinstance(record["resources"], dict) else record["resources"]
-    [entry] = entries
+    [path] = (seeded / "resources").glob("*.json")
+    [entry] = json.loads(path.read_text()).values()
     assert entry["after"]["primary_region"] == DR and entry["after"]["endpoint_answered"] is True
     assert entry["replication_lag_seconds"] == 2.0
 
