@@ -142,10 +142,11 @@ def cmd_faults(args) -> int:
 DEMO_STEPS = (
     ("DRS readiness of the demo estate, per customer and wave", ["playbooks/demo.yml", "-e", "@{estate_vars}"]),
     ("Hub account: execution table, notification topics, dashboard", ["playbooks/setup_hub.yml"]),
-    ("Failover of acme (automatic approval; only DRS has an adapter so far)",
+    ("Failover of acme: the Aurora global database and the RDS replica first, then the DRS servers "
+     "(automatic approval)",
      ["playbooks/failover.yml", "-e", "customer=acme", "-e", "approval_mode=automatic",
-      "-e", "allow_automatic_production=true", "-e", '{{"dr_technologies": ["drs"]}}', "-e", "notify=true",
-      "-e", "poll_interval=2"]),
+      "-e", "allow_automatic_production=true", "-e", '{{"dr_technologies": ["aurora", "rds", "drs"]}}',
+      "-e", "notify=true", "-e", "poll_interval=2"]),
     ("The execution record of that failover, as operators and machines read it",
      ["playbooks/status.yml", "-e", "customer=acme", "-e", "status_file={state_dir}/acme_status.json"]),
     ("globex is untouched: still replicating, nothing launched",

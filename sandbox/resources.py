@@ -24,6 +24,11 @@ def _subnet_ids(seeder, account_id, region, resource) -> list[str]:
 
 
 def rds_cluster(seeder, resource, account_id, region, tags):
+    """An Aurora cluster; with ``global_cluster`` (a name) it is the writer of an Aurora global database."""
+    if resource.get("global_cluster"):
+        created = aurora_global_cluster(seeder, dict(resource, name=resource["global_cluster"],
+                                                     primary_cluster=resource["name"]), account_id, region, tags)
+        return dict(created, arn=created["members"][region], id=resource["name"], global_arn=created["arn"])
     rds = seeder.client("rds", account_id, region)
     cluster = rds.create_db_cluster(
         DBClusterIdentifier=resource["name"], Engine=resource.get("engine", "aurora-postgresql"),
@@ -42,13 +47,81 @@ def rds_cluster(seeder, resource, account_id, region, tags):
 
 
 def rds_instance(seeder, resource, account_id, region, tags):
+    """A DB instance; with ``replica: true`` also its cross-region read replica in the DR region (same identifier
+    unless ``replica_name``; ``replica_tags`` override its tags, ``lag_seconds`` publishes its ReplicaLag)."""
     rds = seeder.client("rds", account_id, region)
-    instance = rds.create_db_instance(
+    params = dict(
         DBInstanceIdentifier=resource["name"], DBInstanceClass=resource.get("instance_class", "db.t3.medium"),
         Engine=resource.get("engine", "postgres"), MasterUsername="dradmin",
         MasterUserPassword="sandbox-password-1", AllocatedStorage=20, Tags=_tags(tags),
-    )["DBInstance"]
-    return {"arn": instance["DBInstanceArn"], "id": instance["DBInstanceIdentifier"]}
+    )
+    if resource.get("replica"):
+        params.update(Port=_sandbox_port(seeder), BackupRetentionPeriod=7)
+    instance = rds.create_db_instance(**params)["DBInstance"]
+    created = {"arn": instance["DBInstanceArn"], "id": instance["DBInstanceIdentifier"]}
+    if resource.get("replica"):
+        replica_tags = dict(tags, **{str(k): str(v) for k, v in (resource.get("replica_tags") or {}).items()})
+        replica = seeder.client("rds", account_id, seeder.dr).create_db_instance_read_replica(
+            DBInstanceIdentifier=resource.get("replica_name", resource["name"]),
+            SourceDBInstanceIdentifier=instance["DBInstanceArn"], SourceRegion=region,
+            DBInstanceClass=params["DBInstanceClass"], Tags=_tags(replica_tags))["DBInstance"]
+        created["replica_arn"] = replica["DBInstanceArn"]
+        if resource.get("lag_seconds") is not None:
+            seeder.client("cloudwatch", account_id, seeder.dr).put_metric_data(
+                Namespace="AWS/RDS", MetricData=[{"MetricName": "ReplicaLag", "Unit": "Seconds",
+                                                  "Value": float(resource["lag_seconds"]),
+                                                  "Dimensions": [{"Name": "DBInstanceIdentifier",
+                                                                  "Value": replica["DBInstanceIdentifier"]}]}])
+    return created
+
+
+def _sandbox_port(seeder):
+    """Endpoints of emulated databases answer on the sandbox's own port (sandbox/emulators/rds.py)."""
+    return int(seeder.endpoint.rstrip("/").rsplit(":", 1)[1])
+
+
+def aurora_global_cluster(seeder, resource, account_id, region, tags):
+    """An Aurora global database: a writer cluster in ``region``, a secondary in the DR region, one instance each.
+
+    Members are named ``<name>-<region>`` (the writer ``primary_cluster`` when given). ``secondary_tags`` overrides
+    tags of the secondary (for example another customer's, to show the scope guard); ``lag_ms`` publishes the
+    secondary's AuroraGlobalDBReplicationLag to CloudWatch.
+    """
+    engine = resource.get("engine", "aurora-postgresql")
+    version = resource.get("engine_version", "15.4")
+    name = resource["name"]
+    regions = [region] + [r for r in (resource.get("secondary_regions") or [seeder.dr]) if r != region]
+    created = {"members": {}}
+    for index, member_region in enumerate(regions):
+        rds = seeder.client("rds", account_id, member_region)
+        member_tags = dict(tags)
+        if index and resource.get("secondary_tags"):
+            member_tags.update({str(k): str(v) for k, v in resource["secondary_tags"].items()})
+        member_name = resource["primary_cluster"] if index == 0 and resource.get("primary_cluster") else \
+            f"{name}-{member_region}"
+        params = dict(DBClusterIdentifier=member_name, Engine=engine, EngineVersion=version,
+                      Port=_sandbox_port(seeder), Tags=_tags(member_tags))
+        if index == 0:
+            params.update(MasterUsername="dradmin", MasterUserPassword="sandbox-password-1",
+                          DatabaseName=resource.get("database_name", "app"))
+        else:
+            params["GlobalClusterIdentifier"] = name
+        cluster = rds.create_db_cluster(**params)["DBCluster"]
+        rds.create_db_instance(DBInstanceIdentifier=f"{member_name}-1", DBClusterIdentifier=cluster[
+            "DBClusterIdentifier"], DBInstanceClass=resource.get("instance_class", "db.r6g.large"), Engine=engine,
+            Tags=_tags(member_tags))
+        created["members"][member_region] = cluster["DBClusterArn"]
+        if index == 0:
+            created["arn"] = rds.create_global_cluster(GlobalClusterIdentifier=name, SourceDBClusterIdentifier=cluster[
+                "DBClusterArn"])["GlobalCluster"]["GlobalClusterArn"]
+        elif resource.get("lag_ms") is not None:
+            seeder.client("cloudwatch", account_id, member_region).put_metric_data(
+                Namespace="AWS/RDS", MetricData=[{"MetricName": "AuroraGlobalDBReplicationLag", "Unit": "Milliseconds",
+                                                  "Value": float(resource["lag_ms"]),
+                                                  "Dimensions": [{"Name": "DBClusterIdentifier",
+                                                                  "Value": cluster["DBClusterIdentifier"]}]}])
+    created["id"] = name
+    return created
 
 
 def _lambda_role(seeder, account_id):
@@ -309,6 +382,7 @@ def route53_zone(seeder, resource, account_id, region, tags):
 
 CREATORS = {
     "rds_cluster": rds_cluster,
+    "aurora_global_cluster": aurora_global_cluster,
     "rds_instance": rds_instance,
     "lambda_function": lambda_function,
     "ecs_service": ecs_service,

@@ -223,6 +223,40 @@ def rds_cluster_members(client, instance_arns):
     return members
 
 
+def aurora_global_clusters(client):
+    """Aurora global databases and their members: the tagging API does not return global clusters."""
+    found = []
+    for page in client.get_paginator("describe_global_clusters").paginate():
+        for cluster in page.get("GlobalClusters", []):
+            found.append({
+                "arn": cluster["GlobalClusterArn"], "identifier": cluster["GlobalClusterIdentifier"],
+                "engine": cluster.get("Engine"), "engine_version": cluster.get("EngineVersion"),
+                "tags": tag_list_to_dict(cluster.get("TagList")),
+                "members": [{"arn": m["DBClusterArn"], "region": m["DBClusterArn"].split(":")[3],
+                             "is_writer": bool(m.get("IsWriter"))} for m in cluster.get("GlobalClusterMembers", [])],
+            })
+    return found
+
+
+def rds_replication_links(client, instance_arns):
+    """Replication links of non-Aurora DB instances: a cross-region replica pair is one host, not two."""
+    links = {}
+    arns_list = sorted(set(instance_arns))
+    for start in range(0, len(arns_list), 100):
+        pages = client.get_paginator("describe_db_instances").paginate(
+            Filters=[{"Name": "db-instance-id", "Values": arns_list[start:start + 100]}])
+        for page in pages:
+            for instance in page.get("DBInstances", []):
+                if instance.get("DBClusterIdentifier"):
+                    continue
+                links[instance["DBInstanceArn"]] = {
+                    "identifier": instance["DBInstanceIdentifier"], "engine": instance.get("Engine"),
+                    "source": instance.get("ReadReplicaSourceDBInstanceIdentifier"),
+                    "replicas": list(instance.get("ReadReplicaDBInstanceIdentifiers") or []),
+                }
+    return links
+
+
 def drs_source_servers(client):
     """DRS source servers of the region, reduced to what the inventory needs."""
     servers = []
@@ -299,8 +333,12 @@ def _scan_region(sessions, spec, region, customers):
             efs_replications(sessions.client(spec, "efs", region), block["tagged"])
         db_instances = [t["arn"] for t in block["tagged"] if t["arn"].split(":")[2:3] == ["rds"]
                         and t["arn"].split(":")[5:6] == ["db"]]
+        if any(t["arn"].split(":")[2:3] == ["rds"] and t["arn"].split(":")[5:6] == ["cluster"]
+               for t in block["tagged"]):
+            block["aurora_global_clusters"] = aurora_global_clusters(sessions.client(spec, "rds", region))
         if db_instances:
             block["rds_cluster_members"] = rds_cluster_members(sessions.client(spec, "rds", region), db_instances)
+            block["rds_replication"] = rds_replication_links(sessions.client(spec, "rds", region), db_instances)
         if region == spec["dr_region"]:
             block["drs_servers"] = drs_source_servers(sessions.client(spec, "drs", region))
             block["targets"] = launch_targets(sessions.client(spec, "ec2", region))

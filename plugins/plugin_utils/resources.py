@@ -130,6 +130,8 @@ def _collect(raw):
             for instance_id, instance in (block.get("instances") or {}).items():
                 instances[(account["account_id"], region, instance_id)] = (instance, block.get("source", "live"))
     seen_arns = set()
+    aurora_members = _aurora_membership(accounts)
+    rds_members = {}
     for account_id, account in accounts.items():
         for region, block in sorted((account.get("regions") or {}).items()):
             source = block.get("source", "live")
@@ -153,6 +155,13 @@ def _collect(raw):
                         continue  # a pre-provisioned target, attached to its source server
                     tagged_ec2[(account_id, region, parts["resource_id"])] = (arn, tags, source)
                     continue
+                link = (block.get("rds_replication") or {}).get(arn)
+                if link and (link.get("source") or link.get("replicas")):
+                    rds_members[arn] = dict(link, account_id=account_id, region=region, tags=tags, source_block=source)
+                    continue  # one half of a cross-region replica pair: the pair is the host
+                if arn in aurora_members:
+                    aurora_members[arn]["tagged"].append((arn, tags, source))
+                    continue  # an Aurora global database member: the global cluster is the host
                 members = block.get("rds_cluster_members") or {}
                 if arn in members:
                     cluster_arn = (f"arn:{parts['partition']}:rds:{parts['region']}:{parts['account']}"
@@ -179,6 +188,8 @@ def _collect(raw):
                         f"this DB instance is a member of the Aurora cluster {members[arn]}, which is not tagged",
                         f"tag the cluster {members[arn]} with the DR tags instead, and remove dr:enabled here"))
                 candidates.append(candidate)
+    candidates.extend(_aurora_candidates(accounts, aurora_members))
+    candidates.extend(_rds_pair_candidates(accounts, rds_members))
     consumed = set()
     for account_id, account in accounts.items():
         for region, block in sorted((account.get("regions") or {}).items()):
@@ -240,6 +251,152 @@ TECHNOLOGY_VARS = {
 def technology_vars(technology, parts, item):
     name, build = TECHNOLOGY_VARS.get(technology, (None, None))
     return {name: build(parts, item)} if build else {}
+
+
+def _aurora_membership(accounts):
+    """``{member cluster ARN: {"global": global cluster, "account_id", "tagged": []}}`` of every discovered Aurora
+    global database (discovery reads them with describe_global_clusters: the tagging API does not return them)."""
+    members = {}
+    for account_id, account in accounts.items():
+        for _region, block in sorted((account.get("regions") or {}).items()):
+            for cluster in block.get("aurora_global_clusters") or []:
+                for member in cluster.get("members") or []:
+                    members.setdefault(member["arn"], {"global": cluster, "account_id": account_id, "tagged": []})
+    return members
+
+
+def _aurora_candidates(accounts, aurora_members):
+    """One host per Aurora global database with a DR-tagged member: its tags are its members' tags.
+
+    Members must agree on the DR and scope tags and each must carry Customer and Environment (the modules' scope
+    guard checks every member): a disagreement is a problem on the host, which PREFLIGHT refuses before any change.
+    """
+    by_global = {}
+    for entry in aurora_members.values():
+        if entry["tagged"]:
+            by_global.setdefault((entry["account_id"], entry["global"]["arn"]), entry["global"])
+    candidates = []
+    for (account_id, global_arn), cluster in sorted(by_global.items()):
+        account = accounts[account_id]
+        members = sorted(cluster.get("members") or [], key=lambda m: (not m.get("is_writer"), m["arn"]))
+        member_tags = {}
+        sources = set()
+        for member in members:
+            for arn, tags, source in aurora_members[member["arn"]]["tagged"]:
+                member_tags[arn] = tags
+                sources.add(source)
+        tags, problems = dict(cluster.get("tags") or {}), []
+        for member in members:
+            own = member_tags.get(member["arn"], {})
+            for key, value in own.items():
+                other = tags.get(key)
+                if _is_dr_tag(key) and other is not None and not _tags_equal(value, other):
+                    problems.append(validation.problem(
+                        global_arn, key, value,
+                        f"member {member['arn']} says {key}={value!r}, another member or the global cluster says "
+                        f"{key}={other!r}",
+                        f"give every member of {cluster['identifier']} the same {key}, or remove the other customer's "
+                        "cluster from this global database"))
+                    continue
+                tags.setdefault(key, value)
+        for member in members:
+            own = member_tags.get(member["arn"], {})
+            for key in _SCOPE_TAGS:
+                if key not in own and tags.get(key) is not None:
+                    problems.append(validation.problem(
+                        global_arn, key, None, f"member {member['arn']} has no {key} tag (every member is checked)",
+                        f"tag {member['arn']} with {key}={tags[key]}"))
+        by_region = {m["region"]: m for m in members}
+        writer = next((m for m in members if m.get("is_writer")), None)
+        primary = by_region.get(account.get("primary_region"))
+        dr_member = by_region.get(account.get("dr_region"))
+        candidate = _Candidate(
+            arn=global_arn, technology="aurora", account_id=account_id,
+            region=(primary or writer or members[0])["region"] if members else account.get("primary_region"),
+            tags=tags, resource_id=cluster["identifier"], resource_name=cluster["identifier"],
+            base=tags.get(TAG_NAME) or cluster["identifier"],
+        )
+        candidate["sources"].update(sources or {"live"})
+        candidate["problems"].extend(problems)
+        candidate["aurora"] = {
+            "global_cluster_identifier": cluster["identifier"],
+            "global_cluster_arn": global_arn,
+            "engine": cluster.get("engine"),
+            "engine_version": cluster.get("engine_version"),
+            "writer_region": writer["region"] if writer else None,
+            "writer_cluster_arn": writer["arn"] if writer else None,
+            "primary_member_arn": primary["arn"] if primary else None,
+            "dr_member_arn": dr_member["arn"] if dr_member else None,
+            "members": [{"arn": m["arn"], "identifier": m["arn"].split(":")[-1], "region": m["region"],
+                         "is_writer": bool(m.get("is_writer"))} for m in members],
+        }
+        candidates.append(candidate)
+    return candidates
+
+
+def _instance_arn(reference, like):
+    """A replication reference (an ARN across regions, an identifier in the same region) as an ARN."""
+    if reference.startswith("arn:"):
+        return reference
+    parts = like.split(":")
+    return ":".join(parts[:6]) + ":" + reference if len(parts) > 6 else f"{':'.join(parts[:5])}:db:{reference}"
+
+
+def _rds_pair_candidates(accounts, rds_members):
+    """One host per RDS replication pair (primary + cross-region replica), named after the primary-region instance.
+
+    Tagged halves must agree on DR and scope tags and each must carry Customer and Environment; otherwise the host
+    has a problem, which PREFLIGHT refuses before any change.
+    """
+    groups = {}
+    for arn, link in rds_members.items():
+        root = _instance_arn(link["source"], arn) if link.get("source") else arn
+        group = groups.setdefault((link["account_id"], root), set())
+        group.add(arn)
+        group.add(root)
+        for replica in link.get("replicas") or []:
+            group.add(_instance_arn(replica, arn))
+    candidates = []
+    for (account_id, root), members in sorted(groups.items()):
+        account = accounts[account_id]
+        by_region = {}
+        for arn in sorted(members):
+            by_region.setdefault(arn.split(":")[3], arn)
+        primary_arn = by_region.get(account.get("primary_region")) or root
+        tags, problems, sources = {}, [], set()
+        for arn in [root] + sorted(members - {root}):
+            link = rds_members.get(arn)
+            if link is None:
+                problems.append(validation.problem(
+                    primary_arn, TAG_CUSTOMER, None, f"the pair's instance {arn} is not DR-tagged",
+                    f"tag {arn} with the same DR tags (every instance of the pair is checked)"))
+                continue
+            sources.add(link["source_block"])
+            for key, value in link["tags"].items():
+                other = tags.get(key)
+                if _is_dr_tag(key) and other is not None and not _tags_equal(value, other):
+                    problems.append(validation.problem(
+                        primary_arn, key, value, f"instance {arn} says {key}={value!r}, its pair says {other!r}",
+                        f"give both instances of the pair the same {key}"))
+                    continue
+                tags.setdefault(key, value)
+        parts = arns.parse_arn(primary_arn)
+        candidate = _Candidate(
+            arn=primary_arn, technology="rds", account_id=account_id, region=primary_arn.split(":")[3], tags=tags,
+            resource_id=parts["resource_id"], resource_name=arns.resource_name(primary_arn),
+            base=tags.get(TAG_NAME) or arns.resource_name(primary_arn),
+        )
+        candidate["sources"].update(sources or {"live"})
+        candidate["problems"].extend(problems)
+        candidate["rds"] = {
+            "instances": {region: arn.split(":")[-1] for region, arn in sorted(by_region.items())},
+            "instance_arns": dict(sorted(by_region.items())),
+            "source_arn": root,
+            "replica_arns": sorted(members - {root}),
+            "engine": next((rds_members[a] for a in sorted(members) if a in rds_members), {}).get("engine"),
+        }
+        candidates.append(candidate)
+    return candidates
 
 
 def _origin_key(server, account_id, account, accounts):
@@ -460,6 +617,8 @@ def _host_vars(candidate, account):
         "dr_dependency_hosts": candidate.get("dependency_hosts", []),
         "dr_tags": dict(tags),
         "dr_target": _target_vars(candidate["target"]),
+        "dr_aurora": candidate.get("aurora"),
+        "dr_rds": candidate.get("rds"),
         "dr_validation_errors": candidate["problems"],
         "dr_inventory_source": "cache" if "cache" in candidate["sources"] else "live",
         **(candidate.get("technology_vars") or {}),

@@ -89,8 +89,75 @@ TECHNOLOGIES = {
     ),
     "aurora": _technology(
         "Aurora global database",
-        [("rds", "cluster"), ("rds", "global-cluster")], "switchover"),
-    "rds": _technology("RDS cross-region read replica", [("rds", "db")], "promote-replica"),
+        [("rds", "cluster"), ("rds", "global-cluster")], "switchover",
+        role="adapter_aurora",
+        operations={
+            "failover": ALL_PHASES,
+            # Copy-on-write clone of the DR secondary (INSTANTIATE), checked (ACTIVATE), deleted (CLEANUP).
+            "drill": ["preflight", "instantiate", "activate", "cleanup"],
+            # The writer back to the original region (a switchover), then the old DR region connected again.
+            "failback": ["preflight", "instantiate", "activate", "cleanup", "replicate"],
+            # The primary region is down: FailoverGlobalCluster with AllowDataLoss in ACTIVATE at once.
+            "emergency": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "instantiate": "check the DR secondary is available, connected and has a DB instance",
+                "activate": "SwitchoverGlobalCluster to the DR member (no data loss), wait until FailoverState "
+                            "clears and it is the writer, TCP check of the writer endpoint",
+                "cleanup": "the old primary: kept as a secondary (switchover) or wait until Aurora rebuilt it "
+                           "(after an unplanned failover)",
+                "replicate": "the old region's member connected again as a secondary of the new writer",
+            },
+            "drill": {
+                "instantiate": "copy-on-write clone of the DR secondary with one DB instance (never switched)",
+                "activate": "TCP check of the clone's endpoint",
+                "cleanup": "delete the clone and its DB instance",
+            },
+            "failback": {
+                "instantiate": "check the original region's member is available, connected and has a DB instance",
+                "activate": "SwitchoverGlobalCluster back to the original region, wait, TCP check of the writer",
+                "cleanup": "the DR member kept as a secondary",
+                "replicate": "the DR member connected again as a secondary",
+            },
+            "emergency": {
+                "activate": "FailoverGlobalCluster with AllowDataLoss to the DR member, wait, TCP check of the writer",
+            },
+        },
+        plan_fields=["dr_aurora"],
+        report_fields=["writer_region", "writer_endpoint", "clone", "endpoint_answered"]),
+    "rds": _technology(
+        "RDS cross-region read replica", [("rds", "db")], "promote-replica",
+        role="adapter_rds",
+        operations={
+            "failover": ["preflight", "activate", "replicate"],
+            # A snapshot of the DR replica restored into a temporary instance, checked, deleted.
+            "drill": ["preflight", "instantiate", "activate", "cleanup"],
+            "failback": ["preflight", "activate", "replicate"],
+            "emergency": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "activate": "PromoteReadReplica in the DR region, wait until available, TCP check of its endpoint",
+                "replicate": "the old primary renamed <id>-pre-<execution> (kept), a new read replica under its "
+                             "identifier from the promoted instance",
+            },
+            "drill": {
+                "instantiate": "snapshot the DR replica and restore it into a temporary <id>-drill instance "
+                               "(the replica keeps replicating)",
+                "activate": "TCP check of the temporary instance's endpoint",
+                "cleanup": "delete the temporary instance and its snapshot",
+            },
+            "failback": {
+                "activate": "PromoteReadReplica in the original region, wait, TCP check",
+                "replicate": "the DR instance renamed (kept), a new read replica there from the original region",
+            },
+            "emergency": {
+                "activate": "PromoteReadReplica in the DR region at once (writes not yet replicated are lost)",
+            },
+        },
+        plan_fields=["dr_rds"],
+        report_fields=["primary_region", "endpoint", "drill_instance", "retired_old_primary"]),
     "elasticache": _technology(
         "ElastiCache global datastore",
         [("elasticache", "replicationgroup"), ("elasticache", "globalreplicationgroup")], "failover"),

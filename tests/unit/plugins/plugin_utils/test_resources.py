@@ -258,3 +258,48 @@ def test_aurora_cluster_members_are_not_hosts():
     assert sorted(hosts) == ["billing-1", "orders", "reports-replica"]
     assert hosts["orders"]["dr_technology"] == "aurora" and hosts["reports-replica"]["dr_technology"] == "rds"
     assert "tag the cluster billing" in hosts["billing-1"]["dr_validation_errors"][0]["fix"]
+
+
+def _global_orders(east_tags, west_tags):
+    east = f"arn:aws:rds:us-east-1:{WA}:cluster:orders-east"
+    west = f"arn:aws:rds:us-west-2:{WA}:cluster:orders-west"
+    gc = {"arn": f"arn:aws:rds::{WA}:global-cluster:orders", "identifier": "orders", "engine": "aurora-postgresql",
+          "engine_version": "15.4", "tags": {},
+          "members": [{"arn": east, "region": "us-east-1", "is_writer": True},
+                      {"arn": west, "region": "us-west-2", "is_writer": False}]}
+    return raw(account(WA, "workload-a",
+                       primary={"tagged": [{"arn": east, "tags": east_tags}], "aurora_global_clusters": [gc]},
+                       dr={"tagged": [{"arn": west, "tags": west_tags}], "aurora_global_clusters": [gc]}))
+
+
+def test_an_aurora_global_database_is_one_host_with_its_members():
+    hosts = build_inventory(_global_orders(tags(), tags()), customers=["acme"])["hosts"]
+    assert sorted(hosts) == ["orders"]
+    host = hosts["orders"]
+    assert host["dr_technology"] == "aurora" and host["dr_arn"] == f"arn:aws:rds::{WA}:global-cluster:orders"
+    assert host["dr_aurora"]["dr_member_arn"].endswith(":cluster:orders-west")
+    assert host["dr_aurora"]["writer_region"] == "us-east-1" and len(host["dr_aurora"]["members"]) == 2
+    assert host["dr_validation_errors"] == []
+
+
+def test_a_global_database_member_of_another_customer_makes_the_host_invalid():
+    hosts = build_inventory(_global_orders(tags(), tags(customer="globex")), customers=["acme"])["hosts"]
+    problems = hosts["orders"]["dr_validation_errors"]
+    assert any(p["tag"] == "Customer" and "orders-west" in p["problem"] and p["value"] == "globex" for p in problems)
+
+
+def test_an_rds_primary_and_its_cross_region_replica_are_one_host():
+    east = f"arn:aws:rds:us-east-1:{WA}:db:ledger"
+    west = f"arn:aws:rds:us-west-2:{WA}:db:ledger"
+    data = raw(account(
+        WA, "workload-a",
+        primary={"tagged": [{"arn": east, "tags": tags()}], "rds_replication": {
+            east: {"identifier": "ledger", "engine": "postgres", "source": None, "replicas": [west]}}},
+        dr={"tagged": [{"arn": west, "tags": tags()}], "rds_replication": {
+            west: {"identifier": "ledger", "engine": "postgres", "source": east, "replicas": []}}}))
+    hosts = build_inventory(data)["hosts"]
+    assert sorted(hosts) == ["ledger"]
+    host = hosts["ledger"]
+    assert host["dr_technology"] == "rds" and host["dr_arn"] == east
+    assert host["dr_rds"]["instances"] == {"us-east-1": "ledger", "us-west-2": "ledger"}
+    assert host["dr_validation_errors"] == []
