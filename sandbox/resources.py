@@ -157,6 +157,55 @@ def elasticache_replication_group(seeder, resource, account_id, region, tags):
     return {"arn": group.get("ARN"), "id": group["ReplicationGroupId"]}
 
 
+def elasticache_global_datastore(seeder, resource, account_id, region, tags):
+    """A global datastore: the primary replication group here, a secondary in the DR region (both tagged), a daily
+    snapshot of the secondary and its replication lag metric. ``secondary_tags`` override the secondary's tags (an
+    out-of-scope member, for tests)."""
+    import time
+
+    primary_id = resource["name"]
+    dr_region = resource.get("secondary_region", seeder.dr)
+    secondary_id = resource.get("secondary_name", f"{primary_id}-dr")
+    primary = seeder.client("elasticache", account_id, region)
+    secondary = seeder.client("elasticache", account_id, dr_region)
+    group = primary.create_replication_group(
+        ReplicationGroupId=primary_id, ReplicationGroupDescription=resource.get("description", primary_id),
+        Engine=resource.get("engine", "redis"), CacheNodeType=resource.get("node_type", "cache.r6g.large"),
+        NumCacheClusters=2, AutomaticFailoverEnabled=True, Tags=_tags(tags),
+    )["ReplicationGroup"]
+    global_id = primary.create_global_replication_group(
+        GlobalReplicationGroupIdSuffix=resource.get("suffix", primary_id), PrimaryReplicationGroupId=primary_id,
+        GlobalReplicationGroupDescription=f"{primary_id} across {region} and {dr_region}",
+    )["GlobalReplicationGroup"]["GlobalReplicationGroupId"]
+
+    def wait_for(status):
+        for _ in range(60):
+            found = primary.describe_global_replication_groups(
+                GlobalReplicationGroupId=global_id, ShowMemberInfo=True)["GlobalReplicationGroups"][0]
+            if found["Status"] == status:
+                return found
+            time.sleep(0.05)
+        raise RuntimeError(f"global datastore {global_id} never became {status}")
+
+    wait_for("primary-only")
+    secondary_tags = {**tags, **{str(k): str(v) for k, v in (resource.get("secondary_tags") or {}).items()}}
+    dr_group = secondary.create_replication_group(
+        ReplicationGroupId=secondary_id, ReplicationGroupDescription=f"{primary_id} in {dr_region}",
+        GlobalReplicationGroupId=global_id, Tags=_tags(secondary_tags),
+    )["ReplicationGroup"]
+    wait_for("available")
+    if resource.get("snapshot", True):
+        secondary.create_snapshot(ReplicationGroupId=secondary_id, SnapshotName=f"{secondary_id}-daily")
+    lag = resource.get("replication_lag_seconds", 1)
+    if lag is not None:
+        seeder.client("cloudwatch", account_id, dr_region).put_metric_data(
+            Namespace="AWS/ElastiCache", MetricData=[{
+                "MetricName": "GlobalDatastoreReplicationLag", "Value": float(lag), "Unit": "Seconds",
+                "Dimensions": [{"Name": "ReplicationGroupId", "Value": secondary_id}]}])
+    return {"arn": group.get("ARN"), "id": primary_id, "global_replication_group_id": global_id,
+            "secondary_arn": dr_group.get("ARN"), "secondary_id": secondary_id, "secondary_region": dr_region}
+
+
 def efs_file_system(seeder, resource, account_id, region, tags):
     efs = seeder.client("efs", account_id, region)
     fs = efs.create_file_system(CreationToken=resource["name"], Tags=_tags({"Name": resource["name"], **tags}))
@@ -202,6 +251,7 @@ CREATORS = {
     "sqs_queue": sqs_queue,
     "autoscaling_group": autoscaling_group,
     "elasticache_replication_group": elasticache_replication_group,
+    "elasticache_global_datastore": elasticache_global_datastore,
     "efs_file_system": efs_file_system,
     "eventbridge_rule": eventbridge_rule,
     "s3_bucket": s3_bucket,

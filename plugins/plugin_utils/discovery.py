@@ -178,6 +178,52 @@ def rds_cluster_members(client, instance_arns):
     return members
 
 
+def elasticache_datastores(client, arns):
+    """ElastiCache: each tagged replication group's global datastore, and each datastore's members by region.
+
+    A global datastore is one failover unit however many of its members are tagged; resources.py folds them onto one
+    host with ``dr_elasticache``. Returns ``{"groups": {arn: {...}}, "globals": {global id: {...}}}``.
+    """
+    groups, global_ids = {}, set()
+    for arn in arns:
+        kind, _, name = arn.split(":", 5)[5].partition(":")
+        if kind == "globalreplicationgroup":
+            global_ids.add(name)
+            continue
+        try:
+            found = client.describe_replication_groups(ReplicationGroupId=name)["ReplicationGroups"]
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("ReplicationGroupNotFoundFault", "ReplicationGroupNotFound"):
+                continue
+            raise
+        info = (found[0].get("GlobalReplicationGroupInfo") or {}) if found else {}
+        groups[arn] = {"replication_group_id": name, "global_replication_group_id":
+                       info.get("GlobalReplicationGroupId") or None,
+                       "role": (info.get("GlobalReplicationGroupMemberRole") or "").upper() or None,
+                       "engine": found[0].get("Engine") if found else None,
+                       "cache_node_type": found[0].get("CacheNodeType") if found else None}
+        if groups[arn]["global_replication_group_id"]:
+            global_ids.add(groups[arn]["global_replication_group_id"])
+    datastores = {}
+    for global_id in sorted(global_ids):
+        try:
+            found = client.describe_global_replication_groups(
+                GlobalReplicationGroupId=global_id, ShowMemberInfo=True)["GlobalReplicationGroups"]
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "GlobalReplicationGroupNotFoundFault":
+                continue
+            raise
+        for item in found:
+            datastores[global_id] = {
+                "global_replication_group_id": global_id, "arn": item.get("ARN"), "status": item.get("Status"),
+                "engine": item.get("Engine"), "cache_node_type": item.get("CacheNodeType"),
+                "members": [{"replication_group_id": m.get("ReplicationGroupId"),
+                             "region": m.get("ReplicationGroupRegion"), "role": m.get("Role"),
+                             "status": m.get("Status")} for m in item.get("Members") or []],
+            }
+    return {"groups": groups, "globals": datastores}
+
+
 def drs_source_servers(client):
     """DRS source servers of the region, reduced to what the inventory needs."""
     servers = []
@@ -252,6 +298,9 @@ def _scan_region(sessions, spec, region, customers):
                         and t["arn"].split(":")[5:6] == ["db"]]
         if db_instances:
             block["rds_cluster_members"] = rds_cluster_members(sessions.client(spec, "rds", region), db_instances)
+        cache_arns = [t["arn"] for t in block["tagged"] if t["arn"].split(":")[2:3] == ["elasticache"]]
+        if cache_arns:
+            block["elasticache"] = elasticache_datastores(sessions.client(spec, "elasticache", region), cache_arns)
         if region == spec["dr_region"]:
             block["drs_servers"] = drs_source_servers(sessions.client(spec, "drs", region))
             block["targets"] = launch_targets(sessions.client(spec, "ec2", region))

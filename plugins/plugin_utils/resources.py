@@ -168,6 +168,8 @@ def _collect(raw):
                 if parts["service"] == "autoscaling":
                     candidate["resource_id"] = candidate["resource_name"]
                 candidate["sources"].add(source)
+                if technology == "elasticache":
+                    candidate["elasticache_raw"] = block.get("elasticache") or {}
                 if technology is None:
                     candidate["problems"].append(validation.problem(
                         arn, TAG_ENABLED, tags.get(TAG_ENABLED),
@@ -178,6 +180,7 @@ def _collect(raw):
                         f"this DB instance is a member of the Aurora cluster {members[arn]}, which is not tagged",
                         f"tag the cluster {members[arn]} with the DR tags instead, and remove dr:enabled here"))
                 candidates.append(candidate)
+    candidates = fold_elasticache(candidates, accounts)
     consumed = set()
     for account_id, account in accounts.items():
         for region, block in sorted((account.get("regions") or {}).items()):
@@ -206,6 +209,60 @@ def _collect(raw):
         ))
         candidates.append(candidate)
     return candidates, targets
+
+
+def fold_elasticache(candidates, accounts):
+    """One host per ElastiCache global datastore, with ``dr_elasticache`` (its replication groups per region).
+
+    Teams tag the primary's replication group, the secondaries', the datastore, or all of them: the members of one
+    datastore fold onto one host, the replication group in the account's primary region when it is tagged (its ARN
+    never changes across failovers), else the datastore itself, else the first tagged member. A replication group
+    that belongs to no global datastore stays a host of its own; PREFLIGHT refuses it by name, with the fix.
+    """
+    kept, by_datastore = [], {}
+    for candidate in candidates:
+        if candidate["technology"] != "elasticache":
+            kept.append(candidate)
+            continue
+        raw = candidate.pop("elasticache_raw", {}) or {}
+        parts = arns.parse_arn(candidate["arn"])
+        group = (raw.get("groups") or {}).get(candidate["arn"]) or {}
+        if parts["resource_type"] == "globalreplicationgroup":
+            global_id = parts["resource_id"]
+        else:
+            global_id = group.get("global_replication_group_id")
+        datastore = (raw.get("globals") or {}).get(global_id) or {}
+        replication_groups = {m["region"]: m["replication_group_id"] for m in datastore.get("members") or []}
+        if not replication_groups and group:
+            replication_groups = {candidate["region"]: group["replication_group_id"]}
+        candidate["elasticache"] = {
+            "global_replication_group_id": global_id,
+            "global_arn": datastore.get("arn"),
+            "replication_groups": replication_groups,
+            "primary_region_at_discovery": next((m["region"] for m in datastore.get("members") or []
+                                                 if (m.get("role") or "").upper() == "PRIMARY"), None),
+            "engine": datastore.get("engine") or group.get("engine"),
+            "cache_node_type": datastore.get("cache_node_type") or group.get("cache_node_type"),
+        }
+        if not global_id:
+            kept.append(candidate)  # not in a global datastore: PREFLIGHT refuses it by name, with the fix
+            continue
+        by_datastore.setdefault((candidate["account_id"], global_id), []).append(candidate)
+    for (account_id, _global_id), group in sorted(by_datastore.items()):
+        primary_region = (accounts.get(account_id) or {}).get("primary_region")
+
+        def rank(candidate, primary_region=primary_region):
+            kind = arns.parse_arn(candidate["arn"])["resource_type"]
+            return (0 if kind == "replicationgroup" and candidate["region"] == primary_region
+                    else 1 if kind == "globalreplicationgroup" else 2, candidate["arn"])
+        group.sort(key=rank)
+        host = group[0]
+        if host["arn"].split(":")[5].startswith("globalreplicationgroup") and primary_region:
+            host["region"] = primary_region
+        for other in group[1:]:
+            host["sources"].update(other["sources"])
+        kept.append(host)
+    return kept
 
 
 def _origin_key(server, account_id, account, accounts):
@@ -408,6 +465,7 @@ def _host_vars(candidate, account):
         "dr_target": _target_vars(candidate["target"]),
         "dr_validation_errors": candidate["problems"],
         "dr_inventory_source": "cache" if "cache" in candidate["sources"] else "live",
+        **({"dr_elasticache": candidate["elasticache"]} if candidate.get("elasticache") else {}),
     }
 
 

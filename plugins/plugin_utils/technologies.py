@@ -93,7 +93,42 @@ TECHNOLOGIES = {
     "rds": _technology("RDS cross-region read replica", [("rds", "db")], "promote-replica"),
     "elasticache": _technology(
         "ElastiCache global datastore",
-        [("elasticache", "replicationgroup"), ("elasticache", "globalreplicationgroup")], "failover"),
+        [("elasticache", "replicationgroup"), ("elasticache", "globalreplicationgroup")], "failover",
+        role="adapter_elasticache",
+        operations={
+            "failover": ["preflight", "activate", "replicate"],
+            # The primary region is down: detach the DR member (standalone primary); REPLICATE is deferred.
+            "emergency": ["preflight", "activate"],
+            "drill": ["preflight", "instantiate", "activate", "cleanup"],
+            "failback": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "preflight": "datastore available, DR member associated, node types/engines/shards equal, "
+                             "every member in scope",
+                "activate": "FailoverGlobalReplicationGroup to the DR region's member, wait for the role flip, "
+                            "check TCP to its primary endpoint",
+                "replicate": "re-associate the old region as a secondary where an emergency failover detached it",
+            },
+            "emergency": {
+                "preflight": "the DR member answers and is in scope (the primary region may not answer)",
+                "activate": "disassociate the DR member from the datastore (standalone primary), "
+                            "check TCP to its primary endpoint",
+            },
+            "drill": {
+                "preflight": "datastore available, DR member associated, node types/engines/shards equal",
+                "instantiate": "restore the DR member's latest snapshot into a temporary replication group",
+                "activate": "check TCP to the temporary replication group (the datastore is never failed over)",
+                "cleanup": "delete the temporary replication group and any snapshot the drill took",
+            },
+            "failback": {
+                "preflight": "datastore available, the original region's member associated",
+                "activate": "FailoverGlobalReplicationGroup back to the original region's member, "
+                            "check TCP to its primary endpoint",
+            },
+        },
+        plan_fields=["dr_resource_name"],
+        report_fields=["target_replication_group", "target_role", "connectivity", "recovery_point_time"]),
     "memorydb": _technology(
         "MemoryDB", [("memorydb", "cluster"), ("memorydb", "multiregioncluster")], "failover"),
     "ecs": _technology("ECS service", [("ecs", "service")], "scale-up"),
