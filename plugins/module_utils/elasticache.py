@@ -19,8 +19,9 @@ One resource is one global datastore, known by its replication groups per region
 """
 
 import datetime
-import socket
 import time
+
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.connectivity import check_connectivity  # noqa: F401 (re-exported)
 
 try:
     from botocore.exceptions import ClientError
@@ -28,6 +29,11 @@ except ImportError:
     ClientError = Exception  # Handled by AnsibleAWSModule
 
 TAG_DRILL = "dr:drill-execution-id"
+# Written on the DR member before an emergency detach: the datastore it left and its peers (region=group,...), so
+# that discovery, a resumed run and REPLICATE still know the pair when the primary region does not answer.
+TAG_DETACHED_FROM = "dr:elasticache-detached-from"
+TAG_DETACHED_PEERS = "dr:elasticache-detached-peers"
+DETACH_TAGS = (TAG_DETACHED_FROM, TAG_DETACHED_PEERS)
 DRILL_SUFFIX = "-drill-"
 MAX_GROUP_ID = 40
 
@@ -189,21 +195,6 @@ def preflight_problems(datastore, groups, target_region, operation):
     if len(shards) > 1:
         problems.append(f"members have different shard counts: {', '.join(str(s) for s in sorted(shards))}")
     return problems
-
-
-def check_connectivity(endpoint, timeout=5.0):
-    """A TCP connection to the primary endpoint: ``{endpoint, reachable, latency_ms, error}``."""
-    if not endpoint:
-        return {"endpoint": None, "reachable": False, "error": "the replication group has no primary endpoint"}
-    address, port = endpoint
-    started = time.monotonic()
-    try:
-        with socket.create_connection((address, port), timeout=timeout):
-            pass
-    except OSError as e:
-        return {"endpoint": f"{address}:{port}", "reachable": False, "error": f"{type(e).__name__}: {e}"}
-    return {"endpoint": f"{address}:{port}", "reachable": True,
-            "latency_ms": round((time.monotonic() - started) * 1000, 1)}
 
 
 def wait_until(predicate, read, timeout, interval, what):

@@ -190,7 +190,7 @@ def main():
         return ec.wait_until(predicate, read, params["wait_timeout"], max(1, params["poll_interval"]), what)
 
     def apply_one(planned):
-        item, c = planned["item"], client(planned["item"])
+        c = client(planned["item"])
         temp_id, snapshot_name = planned["temp_id"], planned["snapshot_name"]
         latest = planned["latest"]
         for action in planned["actions"]:
@@ -221,7 +221,9 @@ def main():
             return {"drill_replication_group": temp_id, "restored_from_snapshot": (latest or {}).get("SnapshotName"),
                     "recovery_point_time": ec.iso(snapshot_time(latest or {})), "connectivity": connectivity}
         wait(lambda g: g is None, lambda: ec.describe_group(c, temp_id), f"the drill copy {temp_id} is deleted")
-        return {"drill_replication_group": None, "drill_snapshot": None}
+        # Entries keep what earlier phases wrote (None is left out): say what was removed instead.
+        return {"removed": [temp_id] + ([snapshot_name] if "delete-snapshot" in planned["actions"] else []),
+                "drill_copy_exists": False}
 
     try:
         factory = ClientFactory(module, params["accounts"])

@@ -75,7 +75,9 @@ datastores:
     status: {description: succeeded (ready) or failed., type: str}
     summary: {description: One line for people., type: str}
     global_datastore: {description: The datastore (snake_case) with its members., type: dict}
-    replication_groups: {description: Per region, the member's status, node type, engine, endpoint and tags., type: dict}
+    replication_groups:
+      description: Per region, the member's status, node type, engine, endpoint and tags.
+      type: dict
     after: {description: The datastore state as the record keeps it., type: dict}
 """
 
@@ -98,7 +100,8 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope 
 def read_one(factory, item, params):
     problems, groups, members = [], {}, {}
     if item["target_region"] not in item["replication_groups"]:
-        problems.append(f"no member in {item['target_region']}: {', '.join(item['replication_groups'].values()) or 'it'} "
+        names = ", ".join(item["replication_groups"].values()) or "it"
+        problems.append(f"no member in {item['target_region']}: {names} "
                         f"is not in a global datastore with a secondary there (add that region to a global datastore, "
                         "or remove dr:enabled)")
     for region, group_id in item["replication_groups"].items():
@@ -142,12 +145,17 @@ def read_one(factory, item, params):
         if datastore is not None and datastore.get("Status") == "primary-only" and len(item["replication_groups"]) > 1:
             problems.append(f"{global_id} has no secondary (an emergency failover detached it): run the failover's "
                             "REPLICATE first (-e '{\"phases\": [\"replicate\"]}')")
+    promote = f"{item['replication_groups'].get(item['target_region'])} in {item['target_region']}"
+    if problems:
+        summary = f"{global_id}: {'; '.join(problems)}"
+    elif standalone:
+        summary = f"{promote} is a standalone primary already"
+    else:
+        summary = f"{global_id}: ready to promote {promote}"
     return {
         "resource": item["resource"], "name": item.get("name"), "ready": not problems, "problems": problems,
         "status": "succeeded" if not problems else "failed",
-        "summary": (f"{item['replication_groups'].get(item['target_region'])} in {item['target_region']} is a "
-                    "standalone primary already") if standalone and not problems else (f"{global_id}: ready to promote {item['replication_groups'].get(item['target_region'])} in "
-                    f"{item['target_region']}") if not problems else f"{global_id}: {'; '.join(problems)}",
+        "summary": summary,
         "global_datastore": boto3_resource_to_ansible_dict(datastore) if datastore else None,
         "replication_groups": members,
         "after": ec.snapshot_state(datastore, target, item["target_region"]),

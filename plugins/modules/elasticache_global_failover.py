@@ -47,7 +47,7 @@ options:
         description: The datastore's ID when it was discovered (the live membership of the groups wins).
         type: str
       replication_groups:
-        description: Replication group ID per region, for example C({us-east-1: sessions, us-west-2: sessions-dr}).
+        description: "Replication group ID per region, for example C({us-east-1: sessions, us-west-2: sessions-dr})."
         type: dict
         required: true
       target_region:
@@ -103,7 +103,9 @@ datastores:
     summary: {description: One line for people., type: str}
     before: {description: Roles and states before., type: dict}
     after: {description: Roles, states, the connectivity check and recovery_point_time after., type: dict}
-    replication_lag_seconds: {description: GlobalDatastoreReplicationLag of the target member before the switch., type: float}
+    replication_lag_seconds:
+      description: GlobalDatastoreReplicationLag of the target member before the switch.
+      type: float
     error: {description: What failed., type: str}
     remediation: {description: The fix., type: str}
 diff:
@@ -256,6 +258,11 @@ class Runner:
                     PrimaryReplicationGroupId=group_id, aws_retry=True)
                 switched_at = ec.utc_now()
             elif action == "disassociate":
+                peers = ",".join(f"{r}={g}" for r, g in sorted(item["replication_groups"].items()) if r != region)
+                client.add_tags_to_resource(
+                    ResourceName=planned["groups"][region]["ARN"], aws_retry=True,
+                    Tags=[{"Key": ec.TAG_DETACHED_FROM, "Value": datastore["GlobalReplicationGroupId"]},
+                          {"Key": ec.TAG_DETACHED_PEERS, "Value": peers}])
                 client.disassociate_global_replication_group(
                     GlobalReplicationGroupId=datastore["GlobalReplicationGroupId"], ReplicationGroupId=group_id,
                     ReplicationGroupRegion=region, aws_retry=True)
@@ -268,6 +275,11 @@ class Runner:
                 datastore = self.create_datastore(item)
             elif action.startswith("create-secondary:"):
                 self.create_secondary(item, action.split(":", 1)[1])
+        if self.params["state"] == "reprotected" and planned["actions"]:
+            target = ec.describe_group(client, group_id)
+            if target is not None:
+                client.remove_tags_from_resource(ResourceName=target["ARN"], TagKeys=list(ec.DETACH_TAGS),
+                                                 aws_retry=True)
         return self.finish(item, planned, lag, switched_at)
 
     def wait(self, predicate, read, what):
@@ -317,8 +329,8 @@ class Runner:
         client = self.client(item, region)
         group_id = item["replication_groups"][region]
         if ec.describe_group(client, group_id) is None:
-            tags = self.client(item, item["target_region"]).list_tags_for_resource(
-                ResourceName=target["ARN"], aws_retry=True).get("TagList") or []
+            tags = [t for t in self.client(item, item["target_region"]).list_tags_for_resource(
+                ResourceName=target["ARN"], aws_retry=True).get("TagList") or [] if t["Key"] not in ec.DETACH_TAGS]
             client.create_replication_group(
                 ReplicationGroupId=group_id, GlobalReplicationGroupId=global_id,
                 ReplicationGroupDescription=f"secondary of {global_id} (re-protected by enterprise_dr)",

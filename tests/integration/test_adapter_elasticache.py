@@ -148,7 +148,9 @@ def test_drill_restores_a_temporary_copy_and_leaves_nothing_behind(sandbox, seed
     assert groups_after == groups_before  # ... and removed
     [record] = records(seeded)
     cache = entry(record)
-    assert cache["status"] == "succeeded" and cache["after"].get("drill_replication_group") is None
+    assert cache["status"] == "succeeded" and cache["after"]["drill_copy_exists"] is False
+    assert cache["after"]["removed"] == [cache["after"]["drill_replication_group"]]
+    assert cache["after"]["connectivity"]["reachable"] is True
 
 
 def test_check_mode_prints_each_datastore_and_makes_no_mutating_call(sandbox, seeded):
