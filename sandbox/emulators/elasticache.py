@@ -178,7 +178,8 @@ def create_global(call, params):
     suffix = params.get("GlobalReplicationGroupIdSuffix")
     primary_id = params.get("PrimaryReplicationGroupId")
     if not suffix or not primary_id:
-        raise _Error("InvalidParameterValue", "GlobalReplicationGroupIdSuffix and PrimaryReplicationGroupId are required")
+        raise _Error("InvalidParameterValue",
+                     "GlobalReplicationGroupIdSuffix and PrimaryReplicationGroupId are required")
     group = _replication_group(call.account, call.region, primary_id)
     if group is None:
         raise _Error("ReplicationGroupNotFoundFault", f"Replication group {primary_id} not found.", 404)
@@ -187,7 +188,8 @@ def create_global(call, params):
                      f"Replication group {primary_id} is already a member of {group.global_replication_group_id}.")
     global_id = f"{region_prefix(call.region)}-{suffix}"
     if global_id in GLOBALS.get(call.account, {}):
-        raise _Error("GlobalReplicationGroupAlreadyExistsFault", f"Global replication group {global_id} already exists.")
+        raise _Error("GlobalReplicationGroupAlreadyExistsFault",
+                     f"Global replication group {global_id} already exists.")
     store = {
         "GlobalReplicationGroupId": global_id,
         "GlobalReplicationGroupDescription": params.get("GlobalReplicationGroupDescription", ""),
@@ -303,10 +305,17 @@ INFERRED = ("CacheNodeType", "Engine", "EngineVersion", "NumNodeGroups", "CacheP
 
 
 def create_secondary(call, params):
-    """CreateReplicationGroup(GlobalReplicationGroupId=...): a new secondary region of the datastore."""
+    """CreateReplicationGroup(GlobalReplicationGroupId=...): a new secondary region of the datastore. Without it, a
+    restore from ``SnapshotName`` is checked (moto creates the group without looking for the snapshot)."""
     global_id = params.get("GlobalReplicationGroupId")
     if not global_id:
-        return None  # an ordinary replication group: moto creates it
+        wanted = params.get("SnapshotName")
+        snapshot = _backend(call.account, call.region).snapshots.get(wanted) if wanted else None
+        if wanted and snapshot is None:
+            raise _Error("SnapshotNotFoundFault", f"Snapshot {wanted} not found.", 404)
+        if snapshot is not None and snapshot.snapshot_status != "available":
+            raise _Error("InvalidSnapshotState", f"Snapshot {wanted} is {snapshot.snapshot_status}.")
+        return None  # an ordinary replication group (restored from the snapshot when named): moto creates it
     store = _find(call.account, global_id)
     passed = [name for name in INFERRED if name in params]
     if passed:
