@@ -27,6 +27,7 @@ options:
       resource: {description: The host's C(dr_arn)., type: str, required: true}
       name: {description: The inventory host., type: str}
       account_id: {description: The account., type: str}
+      global_replication_group_id: {description: The datastore's ID when discovered (informational)., type: str}
       replication_groups: {description: Replication group ID per region., type: dict, required: true}
       target_region: {description: The DR region (its member is restored)., type: str, required: true}
   execution_id:
@@ -81,6 +82,10 @@ datastores:
     after: {description: The temporary group, its snapshot, connectivity and recovery_point_time., type: dict}
     error: {description: What failed., type: str}
     remediation: {description: The fix., type: str}
+diff:
+  description: Before and after per datastore that changed (or would).
+  returned: when changed
+  type: dict
 """
 
 try:
@@ -133,6 +138,7 @@ def main():
             resource=dict(type="str", required=True),
             name=dict(type="str"),
             account_id=dict(type="str"),
+            global_replication_group_id=dict(type="str"),
             replication_groups=dict(type="dict", required=True),
             target_region=dict(type="str", required=True),
         )),
@@ -286,7 +292,12 @@ def main():
                               f"{connectivity['endpoint']} {'ok' if connectivity['reachable'] else 'FAILED'}"
                               if connectivity else f"drill copy {planned['temp_id']} removed")
         rows.append(row)
-    module.exit_json(changed=any(r["changed"] for r in rows), datastores=rows)
+    changed = any(r["changed"] for r in rows)
+    result = dict(changed=changed, datastores=rows)
+    if changed:
+        result["diff"] = {"before": {r["resource"]: r.get("before") for r in rows if r["changed"]},
+                          "after": {r["resource"]: r.get("after", {"plan": r["plan"]}) for r in rows if r["changed"]}}
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":
