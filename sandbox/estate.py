@@ -56,7 +56,8 @@ GENERATE_KEYS = {
 RESOURCE_TYPES = {
     "rds_cluster", "rds_instance", "lambda_function", "ecs_service", "dynamodb_table", "sns_topic", "sqs_queue",
     "autoscaling_group", "elasticache_replication_group", "efs_file_system", "eventbridge_rule", "s3_bucket",
-    "route53_zone", "eventbridge_endpoint", "fsx_file_system", "aurora_global_cluster",
+    "route53_zone", "eventbridge_endpoint", "fsx_file_system", "aurora_global_cluster", "elasticache_global_datastore",
+    "memorydb_cluster",
 }
 TAGGED_FIELDS = (
     ("customer", "Customer"), ("environment", "Environment"), ("wave", "dr:wave"), ("priority", "dr:priority"),

@@ -230,6 +230,110 @@ def elasticache_replication_group(seeder, resource, account_id, region, tags):
     return {"arn": group.get("ARN"), "id": group["ReplicationGroupId"]}
 
 
+def elasticache_global_datastore(seeder, resource, account_id, region, tags):
+    """A global datastore: the primary replication group here, a secondary in the DR region (both tagged), a daily
+    snapshot of the secondary and its replication lag metric. ``secondary_tags`` override the secondary's tags (an
+    out-of-scope member, for tests)."""
+    import time
+
+    primary_id = resource["name"]
+    dr_region = resource.get("secondary_region", seeder.dr)
+    secondary_id = resource.get("secondary_name", f"{primary_id}-dr")
+    primary = seeder.client("elasticache", account_id, region)
+    secondary = seeder.client("elasticache", account_id, dr_region)
+    group = primary.create_replication_group(
+        ReplicationGroupId=primary_id, ReplicationGroupDescription=resource.get("description", primary_id),
+        Engine=resource.get("engine", "redis"), CacheNodeType=resource.get("node_type", "cache.r6g.large"),
+        NumCacheClusters=2, AutomaticFailoverEnabled=True, Tags=_tags(tags),
+    )["ReplicationGroup"]
+    global_id = primary.create_global_replication_group(
+        GlobalReplicationGroupIdSuffix=resource.get("suffix", primary_id), PrimaryReplicationGroupId=primary_id,
+        GlobalReplicationGroupDescription=f"{primary_id} across {region} and {dr_region}",
+    )["GlobalReplicationGroup"]["GlobalReplicationGroupId"]
+
+    def wait_for(status):
+        for _ in range(60):
+            found = primary.describe_global_replication_groups(
+                GlobalReplicationGroupId=global_id, ShowMemberInfo=True)["GlobalReplicationGroups"][0]
+            if found["Status"] == status:
+                return found
+            time.sleep(0.05)
+        raise RuntimeError(f"global datastore {global_id} never became {status}")
+
+    wait_for("primary-only")
+    secondary_tags = {**tags, **{str(k): str(v) for k, v in (resource.get("secondary_tags") or {}).items()}}
+    dr_group = secondary.create_replication_group(
+        ReplicationGroupId=secondary_id, ReplicationGroupDescription=f"{primary_id} in {dr_region}",
+        GlobalReplicationGroupId=global_id, Tags=_tags(secondary_tags),
+    )["ReplicationGroup"]
+    wait_for("available")
+    if resource.get("snapshot", True):
+        secondary.create_snapshot(ReplicationGroupId=secondary_id, SnapshotName=f"{secondary_id}-daily")
+    lag = resource.get("replication_lag_seconds", 1)
+    if lag is not None:
+        seeder.client("cloudwatch", account_id, dr_region).put_metric_data(
+            Namespace="AWS/ElastiCache", MetricData=[{
+                "MetricName": "GlobalDatastoreReplicationLag", "Value": float(lag), "Unit": "Seconds",
+                "Dimensions": [{"Name": "ReplicationGroupId", "Value": secondary_id}]}])
+    return {"arn": group.get("ARN"), "id": primary_id, "global_replication_group_id": global_id,
+            "secondary_arn": dr_group.get("ARN"), "secondary_id": secondary_id, "secondary_region": dr_region}
+
+
+def memorydb_cluster(seeder, resource, account_id, region, tags):
+    """A MemoryDB cluster protected by snapshots (a daily snapshot, the export buckets of both regions), or with
+    ``multi_region: true`` a multi-Region cluster with a regional cluster here and in the DR region (both tagged)."""
+    import time
+
+    name = resource["name"]
+    dr_region = resource.get("secondary_region", seeder.dr)
+    node_type = resource.get("node_type", "db.r6g.large")
+    client = seeder.client("memorydb", account_id, region)
+
+    def wait_available(memorydb, cluster_name):
+        for _ in range(60):
+            if memorydb.describe_clusters(ClusterName=cluster_name)["Clusters"][0]["Status"] == "available":
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"MemoryDB cluster {cluster_name} never became available")
+
+    if resource.get("multi_region"):
+        multi = client.create_multi_region_cluster(
+            MultiRegionClusterNameSuffix=name, NodeType=node_type, Tags=_tags(tags))["MultiRegionCluster"]
+        created = {"multi_region_cluster_name": multi["MultiRegionClusterName"], "clusters": {}}
+        secondary_tags = {**tags, **{str(k): str(v) for k, v in (resource.get("secondary_tags") or {}).items()}}
+        for where, cluster_name, cluster_tags in ((region, name, tags), (dr_region, f"{name}-dr", secondary_tags)):
+            memorydb = seeder.client("memorydb", account_id, where)
+            memorydb.create_cluster(ClusterName=cluster_name, NodeType=node_type, ACLName="open-access",
+                                    MultiRegionClusterName=multi["MultiRegionClusterName"], Tags=_tags(cluster_tags))
+            wait_available(memorydb, cluster_name)
+            created["clusters"][where] = cluster_name
+        arn = f"arn:aws:memorydb:{region}:{account_id}:cluster/{name}"
+        return {"arn": arn, "id": name, **created}
+    cluster = client.create_cluster(ClusterName=name, NodeType=node_type, ACLName="open-access",
+                                    Tags=_tags(tags))["Cluster"]
+    wait_available(client, name)
+    if resource.get("snapshot", True):
+        client.create_snapshot(ClusterName=name, SnapshotName=f"{name}-daily")
+        for _ in range(60):
+            if client.describe_snapshots(SnapshotName=f"{name}-daily")["Snapshots"][0]["Status"] == "available":
+                break
+            time.sleep(0.05)
+    buckets = {}
+    for where in (region, dr_region):
+        bucket = resource.get("bucket_template", "edr-memorydb-{account}-{region}").format(account=account_id,
+                                                                                          region=where)
+        s3 = seeder.client("s3", account_id, where)
+        params = {"Bucket": bucket}
+        if where != "us-east-1":
+            params["CreateBucketConfiguration"] = {"LocationConstraint": where}
+        try:
+            s3.create_bucket(**params)
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        buckets[where] = bucket
+    return {"arn": cluster["ARN"], "id": name, "buckets": buckets}
+
+
 def efs_file_system(seeder, resource, account_id, region, tags):
     """A file system; with ``replication: true`` it replicates to a new file system in the other region, tagged with
     the scope only (``replica_tags`` overrides)."""
@@ -391,6 +495,8 @@ CREATORS = {
     "sqs_queue": sqs_queue,
     "autoscaling_group": autoscaling_group,
     "elasticache_replication_group": elasticache_replication_group,
+    "elasticache_global_datastore": elasticache_global_datastore,
+    "memorydb_cluster": memorydb_cluster,
     "efs_file_system": efs_file_system,
     "eventbridge_rule": eventbridge_rule,
     "eventbridge_endpoint": eventbridge_endpoint,

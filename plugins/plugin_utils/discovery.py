@@ -257,6 +257,111 @@ def rds_replication_links(client, instance_arns):
     return links
 
 
+def elasticache_datastores(client, arns):
+    """ElastiCache: each tagged replication group's global datastore, and each datastore's members by region.
+
+    A global datastore is one failover unit however many of its members are tagged; resources.py folds them onto one
+    host with ``dr_elasticache``. Returns ``{"groups": {arn: {...}}, "globals": {global id: {...}}}``.
+    """
+    groups, global_ids = {}, set()
+    for arn in arns:
+        kind, _, name = arn.split(":", 5)[5].partition(":")
+        if kind == "globalreplicationgroup":
+            global_ids.add(name)
+            continue
+        try:
+            found = client.describe_replication_groups(ReplicationGroupId=name)["ReplicationGroups"]
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("ReplicationGroupNotFoundFault", "ReplicationGroupNotFound"):
+                continue
+            raise
+        info = (found[0].get("GlobalReplicationGroupInfo") or {}) if found else {}
+        groups[arn] = {"replication_group_id": name, "global_replication_group_id":
+                       info.get("GlobalReplicationGroupId") or None,
+                       "role": (info.get("GlobalReplicationGroupMemberRole") or "").upper() or None,
+                       "engine": found[0].get("Engine") if found else None,
+                       "cache_node_type": found[0].get("CacheNodeType") if found else None}
+        if groups[arn]["global_replication_group_id"]:
+            global_ids.add(groups[arn]["global_replication_group_id"])
+    datastores = {}
+    for global_id in sorted(global_ids):
+        try:
+            found = client.describe_global_replication_groups(
+                GlobalReplicationGroupId=global_id, ShowMemberInfo=True)["GlobalReplicationGroups"]
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "GlobalReplicationGroupNotFoundFault":
+                continue
+            raise
+        for item in found:
+            datastores[global_id] = {
+                "global_replication_group_id": global_id, "arn": item.get("ARN"), "status": item.get("Status"),
+                "engine": item.get("Engine"), "cache_node_type": item.get("CacheNodeType"),
+                "members": [{"replication_group_id": m.get("ReplicationGroupId"),
+                             "region": m.get("ReplicationGroupRegion"), "role": m.get("Role"),
+                             "status": m.get("Status")} for m in item.get("Members") or []],
+            }
+    return {"groups": groups, "globals": datastores}
+
+
+def elasticache_detached(client):
+    """DR members an emergency failover detached (tag dr:elasticache-detached-from): ``{global id: {region: id}}``."""
+    detached = {}
+    pages = client.get_paginator("get_resources").paginate(
+        TagFilters=[{"Key": "dr:elasticache-detached-from"}], ResourceTypeFilters=["elasticache:replicationgroup"])
+    for page in pages:
+        for item in page.get("ResourceTagMappingList", []):
+            tags = tag_list_to_dict(item.get("Tags"))
+            global_id = tags.get("dr:elasticache-detached-from")
+            parts = item["ResourceARN"].split(":")
+            if not global_id or len(parts) < 7 or parts[5] != "replicationgroup":
+                continue
+            pair = detached.setdefault(global_id, {})
+            pair[parts[3]] = parts[6]
+            for peer in (tags.get("dr:elasticache-detached-peers") or "").split(","):
+                region, _, group_id = peer.partition("=")
+                if region and group_id:
+                    pair.setdefault(region.strip(), group_id.strip())
+    return detached
+
+
+def memorydb_clusters(client, arns):
+    """MemoryDB: each tagged cluster's node type and multi-Region cluster, and each multi-Region cluster's members.
+
+    Returns ``{"clusters": {arn: {...}}, "multi_region": {name: {"clusters": {region: cluster}}}}``.
+    """
+    clusters, multi_names = {}, set()
+    for arn in arns:
+        kind, _, name = arn.split(":", 5)[5].partition("/")
+        if kind == "multiregioncluster":
+            multi_names.add(name)
+            continue
+        try:
+            found = client.describe_clusters(ClusterName=name)["Clusters"]
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ClusterNotFoundFault":
+                continue
+            raise
+        if not found:
+            continue
+        clusters[arn] = {"cluster_name": name, "multi_region_cluster_name": found[0].get("MultiRegionClusterName"),
+                         "node_type": found[0].get("NodeType"), "status": found[0].get("Status")}
+        if clusters[arn]["multi_region_cluster_name"]:
+            multi_names.add(clusters[arn]["multi_region_cluster_name"])
+    multi = {}
+    for name in sorted(multi_names):
+        try:
+            found = client.describe_multi_region_clusters(MultiRegionClusterName=name, ShowClusterDetails=True)[
+                "MultiRegionClusters"]
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "MultiRegionClusterNotFoundFault":
+                continue
+            raise
+        for item in found:
+            multi[name] = {"arn": item.get("ARN"), "node_type": item.get("NodeType"),
+                           "clusters": {c["Region"]: c["ClusterName"] for c in item.get("Clusters") or []}}
+    return {"clusters": clusters, "multi_region": multi}
+
+
 def drs_source_servers(client):
     """DRS source servers of the region, reduced to what the inventory needs."""
     servers = []
@@ -339,6 +444,15 @@ def _scan_region(sessions, spec, region, customers):
         if db_instances:
             block["rds_cluster_members"] = rds_cluster_members(sessions.client(spec, "rds", region), db_instances)
             block["rds_replication"] = rds_replication_links(sessions.client(spec, "rds", region), db_instances)
+        cache_arns = [t["arn"] for t in block["tagged"] if t["arn"].split(":")[2:3] == ["elasticache"]]
+        if cache_arns:
+            block["elasticache"] = elasticache_datastores(sessions.client(spec, "elasticache", region), cache_arns)
+        memorydb_arns = [t["arn"] for t in block["tagged"] if t["arn"].split(":")[2:3] == ["memorydb"]]
+        if memorydb_arns:
+            block["memorydb"] = memorydb_clusters(sessions.client(spec, "memorydb", region), memorydb_arns)
+        if region == spec["dr_region"] and any(t["arn"].split(":")[2:3] == ["elasticache"] for t in block["tagged"]):
+            block.setdefault("elasticache", {})["detached"] = elasticache_detached(
+                sessions.client(spec, "resourcegroupstaggingapi", region))
         if region == spec["dr_region"]:
             block["drs_servers"] = drs_source_servers(sessions.client(spec, "drs", region))
             block["targets"] = launch_targets(sessions.client(spec, "ec2", region))

@@ -178,6 +178,10 @@ def _collect(raw):
                     candidate["resource_id"] = candidate["resource_name"]
                 candidate["technology_vars"] = technology_vars(technology, parts, item)
                 candidate["sources"].add(source)
+                if technology == "elasticache":
+                    candidate["elasticache_raw"] = block.get("elasticache") or {}
+                if technology == "memorydb":
+                    candidate["memorydb_raw"] = block.get("memorydb") or {}
                 if technology is None:
                     candidate["problems"].append(validation.problem(
                         arn, TAG_ENABLED, tags.get(TAG_ENABLED),
@@ -190,6 +194,8 @@ def _collect(raw):
                 candidates.append(candidate)
     candidates.extend(_aurora_candidates(accounts, aurora_members))
     candidates.extend(_rds_pair_candidates(accounts, rds_members))
+    candidates = fold_elasticache(candidates, accounts)
+    candidates = fold_memorydb(candidates, accounts)
     consumed = set()
     for account_id, account in accounts.items():
         for region, block in sorted((account.get("regions") or {}).items()):
@@ -397,6 +403,135 @@ def _rds_pair_candidates(accounts, rds_members):
         }
         candidates.append(candidate)
     return candidates
+
+
+def fold_elasticache(candidates, accounts):
+    """One host per ElastiCache global datastore, with ``dr_elasticache`` (its replication groups per region).
+
+    Teams tag the primary's replication group, the secondaries', the datastore, or all of them: the members of one
+    datastore fold onto one host, the replication group in the account's primary region when it is tagged (its ARN
+    never changes across failovers), else the datastore itself, else the first tagged member. A replication group
+    that belongs to no global datastore stays a host of its own; PREFLIGHT refuses it by name, with the fix.
+    """
+    kept, by_datastore = [], {}
+    detached = {}  # (account, region) -> {global id: {region: group}}: DR members detached by an emergency
+    for candidate in candidates:
+        raw = candidate.get("elasticache_raw") or {}
+        if raw.get("detached"):
+            detached[(candidate["account_id"], candidate["region"])] = raw["detached"]
+    for candidate in candidates:
+        if candidate["technology"] != "elasticache":
+            kept.append(candidate)
+            continue
+        raw = candidate.pop("elasticache_raw", {}) or {}
+        parts = arns.parse_arn(candidate["arn"])
+        group = (raw.get("groups") or {}).get(candidate["arn"]) or {}
+        if parts["resource_type"] == "globalreplicationgroup":
+            global_id = parts["resource_id"]
+        else:
+            # A DR member an emergency failover detached names the datastore it left (and its peers) in its tags.
+            global_id = group.get("global_replication_group_id") or candidate["tags"].get(
+                "dr:elasticache-detached-from")
+        datastore = (raw.get("globals") or {}).get(global_id) or {}
+        replication_groups = {m["region"]: m["replication_group_id"] for m in datastore.get("members") or []}
+        if group:
+            replication_groups.setdefault(candidate["region"], group["replication_group_id"])
+        for peer in (candidate["tags"].get("dr:elasticache-detached-peers") or "").split(","):
+            region, _, group_id = peer.partition("=")
+            if region and group_id:
+                replication_groups.setdefault(region.strip(), group_id.strip())
+        for (account_id, _region), block_detached in detached.items():
+            if account_id != candidate["account_id"]:
+                continue
+            for region, group_id in (block_detached.get(global_id) or {}).items():
+                replication_groups.setdefault(region, group_id)
+        candidate["elasticache"] = {
+            "global_replication_group_id": global_id,
+            "global_arn": datastore.get("arn"),
+            "replication_groups": replication_groups,
+            "primary_region_at_discovery": next((m["region"] for m in datastore.get("members") or []
+                                                 if (m.get("role") or "").upper() == "PRIMARY"), None),
+            "engine": datastore.get("engine") or group.get("engine"),
+            "cache_node_type": datastore.get("cache_node_type") or group.get("cache_node_type"),
+        }
+        if not global_id:
+            kept.append(candidate)  # not in a global datastore: PREFLIGHT refuses it by name, with the fix
+            continue
+        by_datastore.setdefault((candidate["account_id"], global_id), []).append(candidate)
+    for (account_id, _global_id), group in sorted(by_datastore.items()):
+        primary_region = (accounts.get(account_id) or {}).get("primary_region")
+
+        def rank(candidate, primary_region=primary_region):
+            kind = arns.parse_arn(candidate["arn"])["resource_type"]
+            return (0 if kind == "replicationgroup" and candidate["region"] == primary_region
+                    else 1 if kind == "globalreplicationgroup" else 2, candidate["arn"])
+        group.sort(key=rank)
+        host = group[0]
+        for other in group[1:]:
+            for region, group_id in other["elasticache"]["replication_groups"].items():
+                host["elasticache"]["replication_groups"].setdefault(region, group_id)
+        if host["arn"].split(":")[5].startswith("globalreplicationgroup") and primary_region:
+            host["region"] = primary_region
+        for other in group[1:]:
+            host["sources"].update(other["sources"])
+        kept.append(host)
+    return kept
+
+
+def fold_memorydb(candidates, accounts):
+    """One host per protected MemoryDB cluster, with ``dr_memorydb``.
+
+    A cluster of a multi-Region cluster (or the multi-Region cluster itself) is ``mode: multi-region`` with its
+    regional clusters; the tagged members of one multi-Region cluster fold onto one host. Any other cluster is
+    ``mode: snapshot``: its DR copy is ``<name>-dr`` in the DR region (tag ``dr:memorydb-dr-cluster`` to name it), and
+    a copy the collection restored (tag ``dr:memorydb-source``) folds onto the cluster it was restored from.
+    """
+    kept, groups = [], {}
+    for candidate in candidates:
+        if candidate["technology"] != "memorydb":
+            kept.append(candidate)
+            continue
+        raw = candidate.pop("memorydb_raw", {}) or {}
+        account = accounts.get(candidate["account_id"]) or {}
+        primary, dr = account.get("primary_region"), account.get("dr_region")
+        parts = arns.parse_arn(candidate["arn"])
+        cluster = (raw.get("clusters") or {}).get(candidate["arn"]) or {}
+        multi_name = parts["resource_id"] if parts["resource_type"] == "multiregioncluster" else cluster.get(
+            "multi_region_cluster_name")
+        if multi_name:
+            multi = (raw.get("multi_region") or {}).get(multi_name) or {}
+            candidate["memorydb"] = {"mode": "multi-region", "multi_region_cluster_name": multi_name,
+                                     "cluster_name": cluster.get("cluster_name") or multi_name,
+                                     "clusters": dict(multi.get("clusters") or {}),
+                                     "node_type": multi.get("node_type") or cluster.get("node_type")}
+            key = ("multi", multi_name)
+        else:
+            name = cluster.get("cluster_name") or parts["resource_id"]
+            source = candidate["tags"].get("dr:memorydb-source")
+            original = source or name
+            clusters = {primary: original,
+                        dr: candidate["tags"].get("dr:memorydb-dr-cluster") or f"{original}-dr"}
+            clusters[candidate["region"]] = name
+            candidate["memorydb"] = {"mode": "snapshot", "cluster_name": original, "clusters": clusters,
+                                     "node_type": cluster.get("node_type")}
+            key = ("snapshot", original)
+        groups.setdefault((candidate["account_id"],) + key, []).append(candidate)
+    for (account_id, _mode, _name), group in sorted(groups.items()):
+        primary = (accounts.get(account_id) or {}).get("primary_region")
+
+        def rank(c, primary=primary):
+            regional = arns.parse_arn(c["arn"])["resource_type"] == "cluster"
+            if regional and c["region"] == primary and not c["tags"].get("dr:memorydb-source"):
+                return (0, c["arn"])
+            return (1 if not regional else 2, c["arn"])
+        group.sort(key=rank)
+        host = group[0]
+        for other in group[1:]:
+            host["sources"].update(other["sources"])
+            for region, name in other["memorydb"]["clusters"].items():
+                host["memorydb"]["clusters"].setdefault(region, name)
+        kept.append(host)
+    return kept
 
 
 def _origin_key(server, account_id, account, accounts):
@@ -622,6 +757,8 @@ def _host_vars(candidate, account):
         "dr_validation_errors": candidate["problems"],
         "dr_inventory_source": "cache" if "cache" in candidate["sources"] else "live",
         **(candidate.get("technology_vars") or {}),
+        **({"dr_elasticache": candidate["elasticache"]} if candidate.get("elasticache") else {}),
+        **({"dr_memorydb": candidate["memorydb"]} if candidate.get("memorydb") else {}),
     }
 
 

@@ -160,9 +160,84 @@ TECHNOLOGIES = {
         report_fields=["primary_region", "endpoint", "drill_instance", "retired_old_primary"]),
     "elasticache": _technology(
         "ElastiCache global datastore",
-        [("elasticache", "replicationgroup"), ("elasticache", "globalreplicationgroup")], "failover"),
+        [("elasticache", "replicationgroup"), ("elasticache", "globalreplicationgroup")], "failover",
+        role="adapter_elasticache",
+        operations={
+            "failover": ["preflight", "activate", "replicate"],
+            # The primary region is down: detach the DR member (standalone primary); REPLICATE is deferred.
+            "emergency": ["preflight", "activate"],
+            "drill": ["preflight", "instantiate", "activate", "cleanup"],
+            "failback": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "preflight": "datastore available, DR member associated, node types/engines/shards equal, "
+                             "every member in scope",
+                "activate": "FailoverGlobalReplicationGroup to the DR region's member, wait for the role flip, "
+                            "check TCP to its primary endpoint",
+                "replicate": "re-associate the old region as a secondary where an emergency failover detached it",
+            },
+            "emergency": {
+                "preflight": "the DR member answers and is in scope (the primary region may not answer)",
+                "activate": "disassociate the DR member from the datastore (standalone primary), "
+                            "check TCP to its primary endpoint",
+            },
+            "drill": {
+                "preflight": "datastore available, DR member associated, node types/engines/shards equal",
+                "instantiate": "restore the DR member's latest snapshot into a temporary replication group",
+                "activate": "check TCP to the temporary replication group (the datastore is never failed over)",
+                "cleanup": "delete the temporary replication group and any snapshot the drill took",
+            },
+            "failback": {
+                "preflight": "datastore available, the original region's member associated",
+                "activate": "FailoverGlobalReplicationGroup back to the original region's member, "
+                            "check TCP to its primary endpoint",
+            },
+        },
+        plan_fields=["dr_resource_name"],
+        report_fields=["target_replication_group", "target_role", "connectivity", "recovery_point_time"]),
     "memorydb": _technology(
-        "MemoryDB", [("memorydb", "cluster"), ("memorydb", "multiregioncluster")], "failover"),
+        "MemoryDB", [("memorydb", "cluster"), ("memorydb", "multiregioncluster")], "failover",
+        role="adapter_memorydb",
+        operations={
+            "failover": ["preflight", "instantiate", "activate", "replicate"],
+            # The primary region is down: restore from the newest seed already in the DR bucket, then promote.
+            "emergency": ["preflight", "activate"],
+            "drill": ["preflight", "instantiate", "activate", "cleanup"],
+            "failback": ["preflight", "instantiate", "activate", "cleanup"],
+        },
+        plan={
+            "failover": {
+                "preflight": "multi-Region: the DR regional cluster available; snapshot: a snapshot to restore, "
+                             "export buckets, every cluster in scope",
+                "instantiate": "snapshot clusters: export the newest snapshot, copy it to the DR bucket, restore "
+                               "the DR cluster from it",
+                "activate": "multi-Region: check the DR regional cluster (nothing promoted); snapshot: TCP check and "
+                            "mark the restored cluster primary",
+                "replicate": "snapshot clusters: snapshot the new primary, copy the export back to the original "
+                             "region",
+            },
+            "emergency": {
+                "preflight": "the DR side answers; snapshot clusters: a seed already in the DR bucket",
+                "activate": "restore from the newest seed in the DR bucket, TCP check, mark primary "
+                            "(multi-Region: check only)",
+            },
+            "drill": {
+                "preflight": "as for a failover",
+                "instantiate": "restore the newest snapshot into a temporary cluster in the DR region",
+                "activate": "check the temporary cluster (TCP); nothing is promoted",
+                "cleanup": "delete the temporary cluster, the drill's exports and seed",
+            },
+            "failback": {
+                "preflight": "the DR cluster is primary and answers",
+                "instantiate": "snapshot the DR cluster, copy it back, replace the stale original (final snapshot "
+                               "kept) by a restore",
+                "activate": "TCP check, mark the original cluster primary again",
+                "cleanup": "delete the DR copy (final snapshot kept)",
+            },
+        },
+        plan_fields=["dr_resource_name"],
+        report_fields=["target_cluster", "target_role", "connectivity", "recovery_point_time"]),
     "ecs": _technology("ECS service", [("ecs", "service")], "scale-up"),
     "lambda": _technology("Lambda function", [("lambda", "function")], "move-alias"),
     "route53": _technology(
