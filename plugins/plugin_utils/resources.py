@@ -238,6 +238,33 @@ def _drs_candidate(server, account_id, account, region, block, accounts, instanc
     return candidate
 
 
+# Technologies whose resource exists once per region with the same name (pilot light): the DR region's copy is the
+# host, its primary-region twin is reached by name. When both copies carry the DR tags, one host stands for the pair.
+REGIONAL_TWINS = ("autoscaling", "ecs", "lambda")
+
+
+def _twin_key(candidate):
+    if candidate["technology"] == "ecs":
+        return candidate["resource_id"]  # cluster/service
+    return candidate["resource_name"]
+
+
+def pair_regional_twins(candidates, accounts):
+    """Drop the primary-region copy of a pair whose DR-region twin is a candidate too (the host is the DR copy)."""
+    in_dr = {(c["account_id"], c["technology"], _twin_key(c)) for c in candidates
+             if c["technology"] in REGIONAL_TWINS
+             and c["region"] == (accounts.get(c["account_id"]) or {}).get("dr_region")}
+    kept = []
+    for candidate in candidates:
+        account = accounts.get(candidate["account_id"]) or {}
+        if (candidate["technology"] in REGIONAL_TWINS and candidate["region"] == account.get("primary_region")
+                and candidate["region"] != account.get("dr_region")
+                and (candidate["account_id"], candidate["technology"], _twin_key(candidate)) in in_dr):
+            continue
+        kept.append(candidate)
+    return kept
+
+
 def _strategy(candidate):
     value = candidate["tags"].get(TAG_STRATEGY)
     if value and value.strip():
@@ -427,6 +454,7 @@ def build_inventory(raw, customers=None, environments=None):
     environments = {normalize_name(e) for e in environments or [] if e}
     accounts = {a["account_id"]: a for a in raw.get("accounts", [])}
     candidates, targets = _collect(raw)
+    candidates = pair_regional_twins(candidates, accounts)
     enabled = []
     for candidate in candidates:
         state = _enabled_state(candidate["tags"])

@@ -102,7 +102,40 @@ TECHNOLOGIES = {
         "Route 53 DNS failover", [("route53", "healthcheck"), ("route53", "hostedzone")], "dns-failover",
         scope="global"),
     "opensearch": _technology("OpenSearch domain", [("es", "domain")], "switchover"),
-    "autoscaling": _technology("EC2 Auto Scaling group", [("autoscaling", "autoScalingGroup")], "scale-up"),
+    "autoscaling": _technology(
+        "EC2 Auto Scaling group", [("autoscaling", "autoScalingGroup")], "scale-up",
+        role="adapter_autoscaling",
+        operations={
+            "failover": ["preflight", "activate", "cleanup"],
+            "drill": ["preflight", "activate", "cleanup"],
+            "failback": ["preflight", "activate", "cleanup"],
+            # The primary region is down: scale the DR group up; scaling the old one down is deferred.
+            "emergency": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "activate": "set the DR group's min/max/desired to the primary's captured capacity, wait until that "
+                            "many instances are InService and healthy",
+                "cleanup": "scale the primary group to zero (min and desired 0, never deleted) once the DR group "
+                           "serves",
+            },
+            "drill": {
+                "activate": "scale the DR group to the drill capacity and wait for InService instances (the primary "
+                            "group is not touched)",
+                "cleanup": "return the DR group to its capacity before the drill",
+            },
+            "failback": {
+                "activate": "set the primary group back to the DR group's capacity, wait for InService instances",
+                "cleanup": "scale the DR group back to zero (never deleted)",
+            },
+            "emergency": {
+                "activate": "set the DR group to the recorded capacity (or dr:desired-count) at once and wait for "
+                            "InService instances",
+            },
+        },
+        plan_fields=["dr_resource_name"],
+        report_fields=["region", "capacity", "in_service"],
+    ),
     "eventbridge": _technology(
         "EventBridge rules and global endpoints", [("events", "rule"), ("events", "endpoint")], "enable-rules"),
     "efs": _technology("EFS replication", [("elasticfilesystem", "file-system")], "replication-failover"),
