@@ -90,7 +90,9 @@ def lambda_function(seeder, resource, account_id, region, tags):
 def ecs_service(seeder, resource, account_id, region, tags):
     ecs = seeder.client("ecs", account_id, region)
     cluster_name = resource.get("cluster", f"{resource['name']}-cluster")
-    cluster = ecs.create_cluster(clusterName=cluster_name, tags=_tags(tags, "key", "value"))["cluster"]
+    # The service is the failover unit: its cluster carries only the scope tags (a dr:enabled cluster is refused).
+    scope = {k: v for k, v in tags.items() if k in ("Customer", "Environment")}
+    cluster = ecs.create_cluster(clusterName=cluster_name, tags=_tags(scope, "key", "value"))["cluster"]
     task = ecs.register_task_definition(
         family=resource["name"],
         containerDefinitions=[{"name": "app", "image": resource.get("image", "public.ecr.aws/nginx/nginx:latest"),

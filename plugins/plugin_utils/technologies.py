@@ -96,7 +96,43 @@ TECHNOLOGIES = {
         [("elasticache", "replicationgroup"), ("elasticache", "globalreplicationgroup")], "failover"),
     "memorydb": _technology(
         "MemoryDB", [("memorydb", "cluster"), ("memorydb", "multiregioncluster")], "failover"),
-    "ecs": _technology("ECS service", [("ecs", "service")], "scale-up"),
+    "ecs": _technology(
+        "ECS service", [("ecs", "service")], "scale-up",
+        role="adapter_ecs",
+        operations={
+            "failover": ["preflight", "instantiate", "activate", "cleanup"],
+            "drill": ["preflight", "activate", "cleanup"],
+            "failback": ["preflight", "instantiate", "activate", "cleanup"],
+            # The primary region is down: scale the DR service up at once; scaling the old one down is deferred.
+            "emergency": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "instantiate": "make sure the DR service runs the primary's task definition (registered in the DR "
+                               "region when it differs), desired count kept at zero",
+                "activate": "scale the DR service to the primary's captured desired count, wait until running = "
+                            "desired and the deployment completed, check dr:health-check-url",
+                "cleanup": "scale the primary service to zero (never deleted) once the DR service serves",
+            },
+            "drill": {
+                "activate": "scale the DR service to the drill count and wait until it runs (the primary service is "
+                            "not touched)",
+                "cleanup": "return the DR service to its count before the drill",
+            },
+            "failback": {
+                "instantiate": "make sure the primary service runs the DR service's task definition, at zero tasks",
+                "activate": "scale the primary service back to the DR service's desired count, wait, check "
+                            "dr:health-check-url",
+                "cleanup": "scale the DR service back to zero (never deleted)",
+            },
+            "emergency": {
+                "activate": "scale the DR service to the recorded count (or dr:desired-count) at once, wait, check "
+                            "dr:health-check-url",
+            },
+        },
+        plan_fields=["dr_resource_id"],
+        report_fields=["region", "desired_count", "running_count", "health_check"],
+    ),
     "lambda": _technology("Lambda function", [("lambda", "function")], "move-alias"),
     "route53": _technology(
         "Route 53 DNS failover", [("route53", "healthcheck"), ("route53", "hostedzone")], "dns-failover",
