@@ -161,7 +161,8 @@ def _collect(raw):
                         continue  # an Aurora cluster member: the cluster is the host
                 technology = arns.classify(arn)
                 candidate = _Candidate(
-                    arn=arn, technology=technology, account_id=account_id, region=region, tags=tags,
+                    arn=arn, technology=technology, account_id=account_id, region=_resource_region(technology, region),
+                    tags=tags,
                     resource_id=parts["resource_id"], resource_name=arns.resource_name(arn),
                     base=tags.get(TAG_NAME) or arns.resource_name(arn),
                 )
@@ -236,6 +237,11 @@ def _drs_candidate(server, account_id, account, region, block, accounts, instanc
     if instance_source:
         candidate["sources"].add(instance_source)
     return candidate
+
+
+def _resource_region(technology, region):
+    """A global technology's resources (Route 53) belong to the account, not to the region that listed them."""
+    return "global" if (technologies.get(technology) or {}).get("scope") == "global" else region
 
 
 # Technologies whose resource exists once per region with the same name (pilot light): the DR region's copy is the

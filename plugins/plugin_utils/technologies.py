@@ -135,8 +135,36 @@ TECHNOLOGIES = {
     ),
     "lambda": _technology("Lambda function", [("lambda", "function")], "move-alias"),
     "route53": _technology(
+        # The hosted zone is the failover unit; its health checks are members (tag them Customer/Environment only).
         "Route 53 DNS failover", [("route53", "healthcheck"), ("route53", "hostedzone")], "dns-failover",
-        scope="global"),
+        scope="global",
+        role="adapter_route53",
+        operations={
+            "failover": ["preflight", "activate"],
+            "failback": ["preflight", "activate"],
+            "emergency": ["preflight", "activate"],
+            "drill": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "activate": "flip failover records to the DR region through their health checks, shift weighted "
+                            "records to it, wait for INSYNC, check that DNS answers with the DR endpoint",
+            },
+            "failback": {
+                "activate": "flip failover and weighted records back to the primary region, wait for INSYNC, check "
+                            "that DNS answers with the primary endpoint",
+            },
+            "emergency": {
+                "activate": "flip DNS to the DR region at once (no health pre-check of the DR endpoint), wait for "
+                            "INSYNC, check the answers",
+            },
+            "drill": {
+                "activate": "never touches DNS: report what ACTIVATE would change",
+            },
+        },
+        plan_fields=["dr_resource_id"],
+        report_fields=["serving_region", "dns_seconds", "answers"],
+    ),
     "opensearch": _technology("OpenSearch domain", [("es", "domain")], "switchover"),
     "autoscaling": _technology(
         "EC2 Auto Scaling group", [("autoscaling", "autoScalingGroup")], "scale-up",

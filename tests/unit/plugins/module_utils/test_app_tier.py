@@ -7,6 +7,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import ecs
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import endpoint_checks
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import regional_pairs
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import route53
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils.resources import pair_regional_twins
 
 HOST = {"dr_arn": "arn:aws:autoscaling:us-west-2:1:autoScalingGroup:u:autoScalingGroupName/web",
@@ -87,3 +88,46 @@ def test_primary_copy_of_a_pair_is_dropped_when_its_dr_twin_is_tagged():
     kept = pair_regional_twins(candidates, accounts)
     assert [(c["technology"], c["region"], c["resource_id"]) for c in kept] == [
         ("ecs", "us-west-2", "apps/api"), ("ecs", "us-east-1", "apps/web"), ("drs", "us-east-1", "s-1")]
+
+
+def _records():
+    return [
+        {"Name": "api.x.", "Type": "A", "SetIdentifier": "api-us-east-1", "Failover": "PRIMARY",
+         "HealthCheckId": "hc-p", "ResourceRecords": [{"Value": "10.1.0.1"}]},
+        {"Name": "api.x.", "Type": "A", "SetIdentifier": "api-us-west-2", "Failover": "SECONDARY",
+         "HealthCheckId": "hc-s", "ResourceRecords": [{"Value": "10.2.0.1"}]},
+        {"Name": "www.x.", "Type": "A", "SetIdentifier": "www-us-east-1", "Weight": 100,
+         "ResourceRecords": [{"Value": "10.1.0.2"}]},
+        {"Name": "www.x.", "Type": "A", "SetIdentifier": "www-us-west-2", "Weight": 0,
+         "ResourceRecords": [{"Value": "10.2.0.2"}]},
+        {"Name": "plain.x.", "Type": "A", "ResourceRecords": [{"Value": "10.9.9.9"}]},
+    ]
+
+
+def test_route53_failover_inverts_the_primary_and_moves_the_weight():
+    checks = {"hc-p": {"inverted": False, "version": 1}, "hc-s": {"inverted": False, "version": 1}}
+    plan = route53.plan_zone(_records(), checks, "us-east-1", "us-west-2")
+    assert plan["problems"] == []
+    assert plan["check_changes"] == [{"id": "hc-p", "inverted": True, "version": 1}]
+    weights = {c["ResourceRecordSet"]["SetIdentifier"]: c["ResourceRecordSet"]["Weight"]
+               for c in plan["record_changes"]}
+    assert weights == {"www-us-west-2": 100, "www-us-east-1": 0}
+    assert {e["name"]: e["values"] for e in plan["expected"]} == {"api.x": ["10.2.0.1"], "www.x": ["10.2.0.2"]}
+
+
+def test_route53_failback_is_the_mirror_and_a_moved_zone_needs_nothing():
+    moved = _records()
+    moved[2]["Weight"], moved[3]["Weight"] = 0, 100
+    checks = {"hc-p": {"inverted": True, "version": 2}, "hc-s": {"inverted": False, "version": 1}}
+    assert route53.plan_zone(moved, checks, "us-east-1", "us-west-2")["lines"] == []  # resume: nothing twice
+    back = route53.plan_zone(moved, checks, "us-west-2", "us-east-1")
+    assert back["check_changes"] == [{"id": "hc-p", "inverted": False, "version": 2}]
+    assert {c["ResourceRecordSet"]["SetIdentifier"]: c["ResourceRecordSet"]["Weight"]
+            for c in back["record_changes"]} == {"www-us-east-1": 100, "www-us-west-2": 0}
+
+
+def test_route53_refuses_a_primary_without_health_check():
+    records = _records()
+    del records[0]["HealthCheckId"]
+    plan = route53.plan_zone(records, {"hc-s": {"inverted": False}}, "us-east-1", "us-west-2", names={"api.x"})
+    assert plan["problems"] and "no health check" in plan["problems"][0]
