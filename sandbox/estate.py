@@ -865,10 +865,10 @@ def with_sandbox_endpoints(estate: dict, endpoint: str) -> dict:
     so the demo's health checks run for real against the local sandbox.
     """
     hostport = endpoint.split("://", 1)[-1].rstrip("/")
-    for server in estate.get("servers") or []:
-        url = server.get("health_check_url")
+    for item in (estate.get("servers") or []) + (estate.get("resources") or []):
+        url = item.get("health_check_url") if isinstance(item, dict) else None
         if isinstance(url, str):
-            server["health_check_url"] = url.replace("{sandbox}", endpoint.rstrip("/")).replace(
+            item["health_check_url"] = url.replace("{sandbox}", endpoint.rstrip("/")).replace(
                 "{sandbox_hostport}", hostport)
     return estate
 

@@ -163,7 +163,9 @@ def lambda_function(seeder, resource, account_id, region, tags):
 def ecs_service(seeder, resource, account_id, region, tags):
     ecs = seeder.client("ecs", account_id, region)
     cluster_name = resource.get("cluster", f"{resource['name']}-cluster")
-    cluster = ecs.create_cluster(clusterName=cluster_name, tags=_tags(tags, "key", "value"))["cluster"]
+    # The service is the failover unit: its cluster carries only the scope tags (a dr:enabled cluster is refused).
+    scope = {k: v for k, v in tags.items() if k in ("Customer", "Environment")}
+    cluster = ecs.create_cluster(clusterName=cluster_name, tags=_tags(scope, "key", "value"))["cluster"]
     task = ecs.register_task_definition(
         family=resource["name"],
         containerDefinitions=[{"name": "app", "image": resource.get("image", "public.ecr.aws/nginx/nginx:latest"),
@@ -481,7 +483,37 @@ def route53_zone(seeder, resource, account_id, region, tags):
     zone_id = zone["Id"].split("/")[-1]
     if tags:
         r53.change_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id, AddTags=_tags(tags))
-    return {"arn": f"arn:aws:route53:::hostedzone/{zone_id}", "id": zone_id}
+    created = {"arn": f"arn:aws:route53:::hostedzone/{zone_id}", "id": zone_id, "health_checks": {}}
+    # Failover/weighted records, each optionally with a health check tagged with the zone's scope (never dr:enabled:
+    # the zone is the failover unit).
+    scope = {k: v for k, v in tags.items() if k in ("Customer", "Environment")}
+    changes = []
+    for record in resource.get("records") or []:
+        record_set = {"Name": record["name"], "Type": record.get("type", "A"), "TTL": record.get("ttl", 60),
+                      "ResourceRecords": [{"Value": v} for v in record["values"]]}
+        if record.get("set_identifier"):
+            record_set["SetIdentifier"] = record["set_identifier"]
+        if record.get("failover"):
+            record_set["Failover"] = record["failover"]
+        if record.get("weight") is not None:
+            record_set["Weight"] = record["weight"]
+        if record.get("health_check"):
+            check = record["health_check"]
+            check_id = r53.create_health_check(
+                CallerReference=f"sandbox-{record.get('set_identifier') or record['name']}",
+                HealthCheckConfig={"Type": check.get("type", "HTTPS"), "FullyQualifiedDomainName": check["fqdn"],
+                                   "Port": check.get("port", 443), "ResourcePath": check.get("path", "/health"),
+                                   "RequestInterval": 30, "FailureThreshold": 3})["HealthCheck"]["Id"]
+            check_tags = dict(scope, **{str(k): str(v) for k, v in (check.get("tags") or {}).items()})
+            if check_tags:
+                r53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=check_id,
+                                             AddTags=_tags(check_tags))
+            record_set["HealthCheckId"] = check_id
+            created["health_checks"][record.get("set_identifier") or record["name"]] = check_id
+        changes.append({"Action": "CREATE", "ResourceRecordSet": record_set})
+    if changes:
+        r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+    return created
 
 
 CREATORS = {

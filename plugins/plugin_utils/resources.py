@@ -170,7 +170,8 @@ def _collect(raw):
                         continue  # an Aurora cluster member: the cluster is the host
                 technology = arns.classify(arn)
                 candidate = _Candidate(
-                    arn=arn, technology=technology, account_id=account_id, region=region, tags=tags,
+                    arn=arn, technology=technology, account_id=account_id, region=_resource_region(technology, region),
+                    tags=tags,
                     resource_id=parts["resource_id"], resource_name=arns.resource_name(arn),
                     base=tags.get(TAG_NAME) or arns.resource_name(arn),
                 )
@@ -564,6 +565,38 @@ def _drs_candidate(server, account_id, account, region, block, accounts, instanc
     return candidate
 
 
+def _resource_region(technology, region):
+    """A global technology's resources (Route 53) belong to the account, not to the region that listed them."""
+    return "global" if (technologies.get(technology) or {}).get("scope") == "global" else region
+
+
+# Technologies whose resource exists once per region with the same name (pilot light): the DR region's copy is the
+# host, its primary-region twin is reached by name. When both copies carry the DR tags, one host stands for the pair.
+REGIONAL_TWINS = ("autoscaling", "ecs", "lambda")
+
+
+def _twin_key(candidate):
+    if candidate["technology"] == "ecs":
+        return candidate["resource_id"]  # cluster/service
+    return candidate["resource_name"]
+
+
+def pair_regional_twins(candidates, accounts):
+    """Drop the primary-region copy of a pair whose DR-region twin is a candidate too (the host is the DR copy)."""
+    in_dr = {(c["account_id"], c["technology"], _twin_key(c)) for c in candidates
+             if c["technology"] in REGIONAL_TWINS
+             and c["region"] == (accounts.get(c["account_id"]) or {}).get("dr_region")}
+    kept = []
+    for candidate in candidates:
+        account = accounts.get(candidate["account_id"]) or {}
+        if (candidate["technology"] in REGIONAL_TWINS and candidate["region"] == account.get("primary_region")
+                and candidate["region"] != account.get("dr_region")
+                and (candidate["account_id"], candidate["technology"], _twin_key(candidate)) in in_dr):
+            continue
+        kept.append(candidate)
+    return kept
+
+
 def _strategy(candidate):
     value = str(candidate["tags"].get(TAG_STRATEGY) or "")
     if value.strip():
@@ -778,6 +811,7 @@ def build_inventory(raw, customers=None, environments=None):
     environments = {normalize_name(e) for e in environments or [] if e}
     accounts = {a["account_id"]: a for a in raw.get("accounts", [])}
     candidates, targets = _collect(raw)
+    candidates = pair_regional_twins(candidates, accounts)
     enabled = []
     for candidate in candidates:
         state = _enabled_state(candidate["tags"])

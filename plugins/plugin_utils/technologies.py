@@ -238,13 +238,110 @@ TECHNOLOGIES = {
         },
         plan_fields=["dr_resource_name"],
         report_fields=["target_cluster", "target_role", "connectivity", "recovery_point_time"]),
-    "ecs": _technology("ECS service", [("ecs", "service")], "scale-up"),
+    "ecs": _technology(
+        "ECS service", [("ecs", "service")], "scale-up",
+        role="adapter_ecs",
+        operations={
+            "failover": ["preflight", "instantiate", "activate", "cleanup"],
+            "drill": ["preflight", "activate", "cleanup"],
+            "failback": ["preflight", "instantiate", "activate", "cleanup"],
+            # The primary region is down: scale the DR service up at once; scaling the old one down is deferred.
+            "emergency": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "instantiate": "make sure the DR service runs the primary's task definition (registered in the DR "
+                               "region when it differs), desired count kept at zero",
+                "activate": "scale the DR service to the primary's captured desired count, wait until running = "
+                            "desired and the deployment completed, check dr:health-check-url",
+                "cleanup": "scale the primary service to zero (never deleted) once the DR service serves",
+            },
+            "drill": {
+                "activate": "scale the DR service to the drill count and wait until it runs (the primary service is "
+                            "not touched)",
+                "cleanup": "return the DR service to its count before the drill",
+            },
+            "failback": {
+                "instantiate": "make sure the primary service runs the DR service's task definition, at zero tasks",
+                "activate": "scale the primary service back to the DR service's desired count, wait, check "
+                            "dr:health-check-url",
+                "cleanup": "scale the DR service back to zero (never deleted)",
+            },
+            "emergency": {
+                "activate": "scale the DR service to the recorded count (or dr:desired-count) at once, wait, check "
+                            "dr:health-check-url",
+            },
+        },
+        plan_fields=["dr_resource_id"],
+        report_fields=["region", "desired_count", "running_count", "health_check"],
+    ),
     "lambda": _technology("Lambda function", [("lambda", "function")], "move-alias"),
     "route53": _technology(
+        # The hosted zone is the failover unit; its health checks are members (tag them Customer/Environment only).
         "Route 53 DNS failover", [("route53", "healthcheck"), ("route53", "hostedzone")], "dns-failover",
-        scope="global"),
+        scope="global",
+        role="adapter_route53",
+        operations={
+            "failover": ["preflight", "activate"],
+            "failback": ["preflight", "activate"],
+            "emergency": ["preflight", "activate"],
+            "drill": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "activate": "flip failover records to the DR region through their health checks, shift weighted "
+                            "records to it, wait for INSYNC, check that DNS answers with the DR endpoint",
+            },
+            "failback": {
+                "activate": "flip failover and weighted records back to the primary region, wait for INSYNC, check "
+                            "that DNS answers with the primary endpoint",
+            },
+            "emergency": {
+                "activate": "flip DNS to the DR region at once (no health pre-check of the DR endpoint), wait for "
+                            "INSYNC, check the answers",
+            },
+            "drill": {
+                "activate": "never touches DNS: report what ACTIVATE would change",
+            },
+        },
+        plan_fields=["dr_resource_id"],
+        report_fields=["serving_region", "dns_seconds", "answers"],
+    ),
     "opensearch": _technology("OpenSearch domain", [("es", "domain")], "switchover"),
-    "autoscaling": _technology("EC2 Auto Scaling group", [("autoscaling", "autoScalingGroup")], "scale-up"),
+    "autoscaling": _technology(
+        "EC2 Auto Scaling group", [("autoscaling", "autoScalingGroup")], "scale-up",
+        role="adapter_autoscaling",
+        operations={
+            "failover": ["preflight", "activate", "cleanup"],
+            "drill": ["preflight", "activate", "cleanup"],
+            "failback": ["preflight", "activate", "cleanup"],
+            # The primary region is down: scale the DR group up; scaling the old one down is deferred.
+            "emergency": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "activate": "set the DR group's min/max/desired to the primary's captured capacity, wait until that "
+                            "many instances are InService and healthy",
+                "cleanup": "scale the primary group to zero (min and desired 0, never deleted) once the DR group "
+                           "serves",
+            },
+            "drill": {
+                "activate": "scale the DR group to the drill capacity and wait for InService instances (the primary "
+                            "group is not touched)",
+                "cleanup": "return the DR group to its capacity before the drill",
+            },
+            "failback": {
+                "activate": "set the primary group back to the DR group's capacity, wait for InService instances",
+                "cleanup": "scale the DR group back to zero (never deleted)",
+            },
+            "emergency": {
+                "activate": "set the DR group to the recorded capacity (or dr:desired-count) at once and wait for "
+                            "InService instances",
+            },
+        },
+        plan_fields=["dr_resource_name"],
+        report_fields=["region", "capacity", "in_service"],
+    ),
     "eventbridge": _technology(
         "EventBridge rules and global endpoints", [("events", "rule"), ("events", "endpoint")], "enable-rules",
         role="adapter_eventbridge",
