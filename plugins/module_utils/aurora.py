@@ -43,7 +43,7 @@ def arn_name(arn):
 
 def describe_global_cluster(client, identifier):
     try:
-        found = client.describe_global_clusters(GlobalClusterIdentifier=identifier, aws_retry=True)
+        found = client.describe_global_clusters(GlobalClusterIdentifier=identifier)
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") == "GlobalClusterNotFoundFault":
             raise AuroraError(f"global cluster {identifier} does not exist",
@@ -58,7 +58,7 @@ def describe_global_cluster(client, identifier):
 def describe_member(client, arn):
     """A member cluster with its tags, or None when it does not exist (any more)."""
     try:
-        clusters = client.describe_db_clusters(DBClusterIdentifier=arn, aws_retry=True)["DBClusters"]
+        clusters = client.describe_db_clusters(DBClusterIdentifier=arn)["DBClusters"]
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") in ("DBClusterNotFoundFault", "DBClusterNotFound"):
             return None
@@ -73,7 +73,7 @@ def replication_lag_seconds(cloudwatch, cluster_identifier, minutes=10):
         points = cloudwatch.get_metric_statistics(
             Namespace="AWS/RDS", MetricName=metric, StartTime=end - minutes * 60, EndTime=end, Period=60,
             Statistics=["Maximum"], Dimensions=[{"Name": "DBClusterIdentifier", "Value": cluster_identifier}],
-            aws_retry=True).get("Datapoints") or []
+        ).get("Datapoints") or []
         if points:
             newest = max(points, key=lambda p: p["Timestamp"])
             return round(float(newest["Maximum"]) / 1000.0, 3)

@@ -95,7 +95,7 @@ def needs_change(current, wanted):
 def update_capacity(client, name, wanted):
     client.update_auto_scaling_group(
         AutoScalingGroupName=name, MinSize=int(wanted["min_size"]), MaxSize=int(wanted["max_size"]),
-        DesiredCapacity=int(wanted["desired_capacity"]), aws_retry=True)
+        DesiredCapacity=int(wanted["desired_capacity"]))
 
 
 def serving(state, desired):

@@ -71,7 +71,7 @@ def read_services(client, ids, account_id=None, region=None):
         for cluster, services in by_cluster.items():
             for start in range(0, len(services), DESCRIBE_BATCH):
                 answer = client.describe_services(cluster=cluster, services=services[start:start + DESCRIBE_BATCH],
-                                                  include=["TAGS"], aws_retry=True)
+                                                  include=["TAGS"])
                 for service in answer.get("services") or []:
                     if service.get("status") == "INACTIVE":
                         continue
@@ -115,11 +115,11 @@ def update_desired(client, resource_id, desired, task_definition=None):
     params = {"cluster": cluster, "service": service, "desiredCount": int(desired)}
     if task_definition:
         params["taskDefinition"] = task_definition
-    client.update_service(aws_retry=True, **params)
+    client.update_service(**params)
 
 
 def describe_task_definition(client, arn):
-    return client.describe_task_definition(taskDefinition=arn, aws_retry=True)["taskDefinition"]
+    return client.describe_task_definition(taskDefinition=arn)["taskDefinition"]
 
 
 def _containers(definition):
@@ -141,4 +141,4 @@ def registration_of(definition):
 
 
 def register_copy(client, definition):
-    return client.register_task_definition(aws_retry=True, **registration_of(definition))["taskDefinition"]
+    return client.register_task_definition(**registration_of(definition))["taskDefinition"]

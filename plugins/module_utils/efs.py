@@ -61,7 +61,7 @@ def _error_text(exc):
 def describe_file_system(client, fs_id):
     """``{"tags", "protection", "state"}``, or None when there is no such file system."""
     try:
-        found = client.describe_file_systems(FileSystemId=fs_id, aws_retry=True).get("FileSystems", [])
+        found = client.describe_file_systems(FileSystemId=fs_id).get("FileSystems", [])
     except is_boto3_error_code("FileSystemNotFound"):
         return None
     if not found:
@@ -76,7 +76,7 @@ def describe_file_system(client, fs_id):
 def describe_replication(client, fs_id):
     """The replication configuration the file system is part of (as source or destination), or None."""
     try:
-        found = client.describe_replication_configurations(FileSystemId=fs_id, aws_retry=True).get("Replications", [])
+        found = client.describe_replication_configurations(FileSystemId=fs_id).get("Replications", [])
     except is_boto3_error_code("ReplicationNotFound"):
         return None
     if not found:
@@ -236,7 +236,7 @@ def apply_activate(factory, host, state, actions, emergency, timeout, poll_inter
     if "delete_replication" in actions:
         client.delete_replication_configuration(
             SourceFileSystemId=to["file_system_id"],
-            DeletionMode="LOCAL_CONFIGURATION_ONLY" if emergency else "ALL_CONFIGURATIONS", aws_retry=True)
+            DeletionMode="LOCAL_CONFIGURATION_ONLY" if emergency else "ALL_CONFIGURATIONS")
 
     def writable():
         if describe_replication(client, to["file_system_id"]) is not None:
@@ -253,12 +253,12 @@ def apply_replicate(factory, host, state, actions, timeout, poll_interval):
     src, dst = state["from"], state["to"]
     if "disable_protection" in actions:
         factory.client("efs", account_id=account, region=src["region"]).update_file_system_protection(
-            FileSystemId=src["file_system_id"], ReplicationOverwriteProtection="DISABLED", aws_retry=True)
+            FileSystemId=src["file_system_id"], ReplicationOverwriteProtection="DISABLED")
     client = factory.client("efs", account_id=account, region=dst["region"])
     if "create_replication" in actions:
         client.create_replication_configuration(
             SourceFileSystemId=dst["file_system_id"],
-            Destinations=[{"Region": src["region"], "FileSystemId": src["file_system_id"]}], aws_retry=True)
+            Destinations=[{"Region": src["region"], "FileSystemId": src["file_system_id"]}])
 
     def enabled():
         replication = describe_replication(client, dst["file_system_id"])

@@ -72,7 +72,7 @@ def tags_of(tag_list):
 def describe_group(client, group_id):
     """The replication group, or None when it does not exist (deleted)."""
     try:
-        groups = client.describe_replication_groups(ReplicationGroupId=group_id, aws_retry=True)["ReplicationGroups"]
+        groups = client.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"]
     except ClientError as e:
         if error_code(e) in ("ReplicationGroupNotFoundFault", "ReplicationGroupNotFound"):
             return None
@@ -86,7 +86,7 @@ def describe_global(client, global_id):
         return None
     try:
         found = client.describe_global_replication_groups(
-            GlobalReplicationGroupId=global_id, ShowMemberInfo=True, aws_retry=True)["GlobalReplicationGroups"]
+            GlobalReplicationGroupId=global_id, ShowMemberInfo=True)["GlobalReplicationGroups"]
     except ClientError as e:
         if error_code(e) == "GlobalReplicationGroupNotFoundFault":
             return None
@@ -155,8 +155,8 @@ def replication_lag_seconds(cloudwatch, group_id, minutes=15):
         points = cloudwatch.get_metric_statistics(
             Namespace="AWS/ElastiCache", MetricName="GlobalDatastoreReplicationLag",
             Dimensions=[{"Name": "ReplicationGroupId", "Value": group_id}],
-            StartTime=end - datetime.timedelta(minutes=minutes), EndTime=end, Period=60, Statistics=["Maximum"],
-            aws_retry=True)["Datapoints"]
+            StartTime=end - datetime.timedelta(minutes=minutes), EndTime=end, Period=60,
+            Statistics=["Maximum"])["Datapoints"]
     except ClientError:
         return None
     if not points:

@@ -57,17 +57,17 @@ def _error_text(exc):
 
 
 def tags_of(client, arn):
-    tags = client.list_tags_for_resource(ResourceARN=arn, aws_retry=True).get("Tags", [])
+    tags = client.list_tags_for_resource(ResourceARN=arn).get("Tags", [])
     return {t["Key"]: t["Value"] for t in tags}
 
 
 def read_rule(client, bus, name):
     """``{"exists", "state", "arn", "tags", "targets"}``; ``exists: False`` when there is no such rule."""
     try:
-        rule = client.describe_rule(Name=name, EventBusName=bus, aws_retry=True)
+        rule = client.describe_rule(Name=name, EventBusName=bus)
     except is_boto3_error_code("ResourceNotFoundException"):
         return {"exists": False, "state": None, "arn": None, "tags": {}, "targets": 0}
-    targets = client.list_targets_by_rule(Rule=name, EventBusName=bus, aws_retry=True).get("Targets", [])
+    targets = client.list_targets_by_rule(Rule=name, EventBusName=bus).get("Targets", [])
     return {"exists": True, "state": rule.get("State"), "arn": rule.get("Arn"), "tags": tags_of(client, rule["Arn"]),
             "targets": len(targets)}
 
@@ -131,12 +131,12 @@ def apply_rule(factory, host, pair, actions):
     account = host.get("dr_account_id")
     if "enable" in actions:
         factory.client("events", account_id=account, region=pair["activate_region"]).enable_rule(
-            Name=pair["name"], EventBusName=pair["bus"], aws_retry=True)
+            Name=pair["name"], EventBusName=pair["bus"])
     if "disable" in actions:
         factory.client("events", account_id=account, region=pair["retire_region"]).disable_rule(
-            Name=pair["name"], EventBusName=pair["bus"], aws_retry=True)
+            Name=pair["name"], EventBusName=pair["bus"])
     check = factory.client("events", account_id=account, region=pair["activate_region"]).describe_rule(
-        Name=pair["name"], EventBusName=pair["bus"], aws_retry=True)
+        Name=pair["name"], EventBusName=pair["bus"])
     return check.get("State")
 
 
@@ -160,7 +160,7 @@ def read_endpoint(factory, host):
     found = {"name": name, "home_region": home, "endpoint": None, "answered": True}
     try:
         found["endpoint"] = factory.client("events", account_id=account, region=home).describe_endpoint(
-            Name=name, HomeRegion=home, aws_retry=True)
+            Name=name, HomeRegion=home)
     except is_boto3_error_code("ResourceNotFoundException"):
         found["missing"] = True
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
@@ -183,10 +183,10 @@ def read_endpoint(factory, host):
     found["health_check_id"] = check_id
     if check_id:
         route53 = factory.client("route53", account_id=account, region="us-east-1")
-        config = route53.get_health_check(HealthCheckId=check_id, aws_retry=True)["HealthCheck"]["HealthCheckConfig"]
+        config = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
         found["health_check"] = {"disabled": bool(config.get("Disabled")), "inverted": bool(config.get("Inverted"))}
-        tag_sets = route53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=check_id,
-                                                  aws_retry=True)["ResourceTagSet"].get("Tags", [])
+        tag_sets = route53.list_tags_for_resource(
+            ResourceType="healthcheck", ResourceId=check_id)["ResourceTagSet"].get("Tags", [])
         found["health_check_tags"] = {t["Key"]: t["Value"] for t in tag_sets}
     return found
 
@@ -231,8 +231,7 @@ def endpoint_state(found, health_check=None):
 
 def apply_endpoint(factory, host, found, wanted):
     factory.client("route53", account_id=host.get("dr_account_id"), region="us-east-1").update_health_check(
-        HealthCheckId=found["health_check_id"], Disabled=wanted["disabled"], Inverted=wanted["inverted"],
-        aws_retry=True)
+        HealthCheckId=found["health_check_id"], Disabled=wanted["disabled"], Inverted=wanted["inverted"])
 
 
 def wait_endpoint_active(factory, host, found, timeout, poll_interval):
@@ -242,7 +241,7 @@ def wait_endpoint_active(factory, host, found, timeout, poll_interval):
     deadline = time.time() + max(0, timeout)
     while True:
         try:
-            state = client.describe_endpoint(Name=name, HomeRegion=home, aws_retry=True).get("State")
+            state = client.describe_endpoint(Name=name, HomeRegion=home).get("State")
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
             return None
         if state == "ACTIVE" or time.time() >= deadline:

@@ -68,7 +68,7 @@ def file_system_id(host):
 
 def describe_file_system(client, fs_id):
     try:
-        found = client.describe_file_systems(FileSystemIds=[fs_id], aws_retry=True).get("FileSystems", [])
+        found = client.describe_file_systems(FileSystemIds=[fs_id]).get("FileSystems", [])
     except botocore.exceptions.ClientError as e:
         if e.response.get("Error", {}).get("Code") == "FileSystemNotFound":
             return None
@@ -107,8 +107,7 @@ def subnets_for(ec2, tags):
     """The DR subnets to restore into: the file system's dr:dr-subnet-ids tag, else the DR region's default VPC."""
     if tags.get(TAG_SUBNETS):
         return [s.strip() for s in tags[TAG_SUBNETS].split(",") if s.strip()]
-    subnets = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}],
-                                   aws_retry=True).get("Subnets", [])
+    subnets = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}]).get("Subnets", [])
     return [s["SubnetId"] for s in subnets][:1]
 
 
@@ -145,7 +144,7 @@ def source_backup_time(factory, host, backup):
     if source_id and source_region:
         try:
             found = factory.client("fsx", account_id=host.get("dr_account_id"), region=source_region).describe_backups(
-                BackupIds=[source_id], aws_retry=True).get("Backups", [])
+                BackupIds=[source_id]).get("Backups", [])
             if found:
                 return iso(found[0].get("CreationTime")), "source backup"
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
@@ -206,7 +205,7 @@ def restore(factory, host, state, execution_id, purpose, customer_tags):
     groups = (state["source_tags"] or {}).get(TAG_SECURITY_GROUPS)
     if groups:
         params["SecurityGroupIds"] = [g.strip() for g in groups.split(",") if g.strip()]
-    return dr.create_file_system_from_backup(aws_retry=True, **params)["FileSystem"]
+    return dr.create_file_system_from_backup(**params)["FileSystem"]
 
 
 def wait_lifecycle(client, fs_id, wanted, timeout, poll_interval):
@@ -223,7 +222,7 @@ def wait_lifecycle(client, fs_id, wanted, timeout, poll_interval):
 def wait_backup(client, backup_id, timeout, poll_interval):
     deadline = time.time() + max(0, timeout)
     while True:
-        found = client.describe_backups(BackupIds=[backup_id], aws_retry=True).get("Backups", [])
+        found = client.describe_backups(BackupIds=[backup_id]).get("Backups", [])
         lifecycle = found[0].get("Lifecycle") if found else "gone"
         if lifecycle in ("AVAILABLE", "FAILED", "gone") or time.time() >= deadline:
             return lifecycle, (found[0] if found else None)

@@ -47,7 +47,7 @@ def iso(value):
 
 def describe_cluster(client, name):
     try:
-        found = client.describe_clusters(ClusterName=name, aws_retry=True)["Clusters"]
+        found = client.describe_clusters(ClusterName=name)["Clusters"]
     except ClientError as e:
         if code(e) == "ClusterNotFoundFault":
             return None
@@ -59,8 +59,8 @@ def describe_multi(client, name):
     if not name:
         return None
     try:
-        found = client.describe_multi_region_clusters(MultiRegionClusterName=name, ShowClusterDetails=True,
-                                                      aws_retry=True)["MultiRegionClusters"]
+        found = client.describe_multi_region_clusters(
+            MultiRegionClusterName=name, ShowClusterDetails=True)["MultiRegionClusters"]
     except ClientError as e:
         if code(e) == "MultiRegionClusterNotFoundFault":
             return None
@@ -69,7 +69,7 @@ def describe_multi(client, name):
 
 
 def tags_of(client, arn):
-    return {t["Key"]: t["Value"] for t in client.list_tags(ResourceArn=arn, aws_retry=True).get("TagList") or []}
+    return {t["Key"]: t["Value"] for t in client.list_tags(ResourceArn=arn).get("TagList") or []}
 
 
 def snapshot_time(snapshot):
@@ -80,7 +80,7 @@ def snapshot_time(snapshot):
 
 def snapshots(client, cluster_name):
     try:
-        return client.describe_snapshots(ClusterName=cluster_name, ShowDetail=True, aws_retry=True)["Snapshots"]
+        return client.describe_snapshots(ClusterName=cluster_name, ShowDetail=True)["Snapshots"]
     except ClientError as e:
         if code(e) in ("ClusterNotFoundFault", "SnapshotNotFoundFault"):
             return []
@@ -94,7 +94,7 @@ def latest_snapshot(client, cluster_name):
 
 def snapshot_named(client, name):
     try:
-        found = client.describe_snapshots(SnapshotName=name, ShowDetail=True, aws_retry=True)["Snapshots"]
+        found = client.describe_snapshots(SnapshotName=name, ShowDetail=True)["Snapshots"]
     except ClientError as e:
         if code(e) == "SnapshotNotFoundFault":
             return None
@@ -105,7 +105,7 @@ def snapshot_named(client, name):
 def read_seed(s3, bucket, key):
     """The exported RDB's document (cluster, snapshot, snapshot_time), or None when the object is absent."""
     try:
-        body = s3.get_object(Bucket=bucket, Key=key, aws_retry=True)["Body"].read()
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as e:
         if code(e) in ("NoSuchKey", "404", "NoSuchBucket"):
             return None

@@ -27,7 +27,7 @@ class ReplicaError(Exception):
 def describe(client, identifier):
     """The instance with its tags, or None when it does not exist."""
     try:
-        found = client.describe_db_instances(DBInstanceIdentifier=identifier, aws_retry=True)["DBInstances"]
+        found = client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") in ("DBInstanceNotFound", "DBInstanceNotFoundFault"):
             return None

@@ -243,19 +243,18 @@ def _present(module, params, row, spec, client, member, clone):
             tags[TAG_DRILL_EXECUTION] = params["execution_id"]
         client.restore_db_cluster_to_point_in_time(
             DBClusterIdentifier=row["clone"], SourceDBClusterIdentifier=member["identifier"],
-            RestoreType="copy-on-write", UseLatestRestorableTime=True, Tags=ansible_dict_to_boto3_tag_list(tags),
-            aws_retry=True)
+            RestoreType="copy-on-write", UseLatestRestorableTime=True, Tags=ansible_dict_to_boto3_tag_list(tags))
     clone = aurora.describe_member(client, row["clone"])
     if not clone.get("DBClusterMembers"):
-        source = client.describe_db_clusters(DBClusterIdentifier=member["identifier"], aws_retry=True)["DBClusters"][0]
+        source = client.describe_db_clusters(DBClusterIdentifier=member["identifier"])["DBClusters"][0]
         instance_class = params["instance_class"]
         if not instance_class and source.get("DBClusterMembers"):
             first = source["DBClusterMembers"][0]["DBInstanceIdentifier"]
-            instance_class = client.describe_db_instances(DBInstanceIdentifier=first, aws_retry=True)[
+            instance_class = client.describe_db_instances(DBInstanceIdentifier=first)[
                 "DBInstances"][0]["DBInstanceClass"]
         client.create_db_instance(DBInstanceIdentifier=f"{row['clone'][:60]}-1", DBClusterIdentifier=row["clone"],
                                   DBInstanceClass=instance_class or "db.r6g.large", Engine=clone["Engine"],
-                                  Tags=clone.get("TagList") or [], aws_retry=True)
+                                  Tags=clone.get("TagList") or [])
     if params["wait"]:
         delay = max(1, min(30, params["poll_interval"]))
         client.get_waiter("db_cluster_available").wait(
@@ -281,12 +280,11 @@ def _absent(params, row, client, clone):
     if clone is not None:
         for instance in clone.get("DBClusterMembers") or []:
             try:
-                client.delete_db_instance(DBInstanceIdentifier=instance["DBInstanceIdentifier"], SkipFinalSnapshot=True,
-                                          aws_retry=True)
+                client.delete_db_instance(DBInstanceIdentifier=instance["DBInstanceIdentifier"], SkipFinalSnapshot=True)
             except botocore.exceptions.ClientError as e:
                 if e.response.get("Error", {}).get("Code") not in ("DBInstanceNotFound", "DBInstanceNotFoundFault"):
                     raise
-        client.delete_db_cluster(DBClusterIdentifier=row["clone"], SkipFinalSnapshot=True, aws_retry=True)
+        client.delete_db_cluster(DBClusterIdentifier=row["clone"], SkipFinalSnapshot=True)
         if params["wait"] and not _wait_gone(client, row["clone"], params["wait_timeout"], params["poll_interval"]):
             row.update(status="failed", error=f"the drill clone {row['clone']} is still being deleted after "
                        f"{params['wait_timeout']} s", remediation="re-run the drill's cleanup later")

@@ -231,12 +231,11 @@ def main():
             if data_loss:
                 client = factory.client("rds", account_id=spec.get("account_id"), region=spec["target_region"])
                 client.failover_global_cluster(GlobalClusterIdentifier=row["global_cluster_identifier"],
-                                               TargetDbClusterIdentifier=target["arn"], AllowDataLoss=True,
-                                               aws_retry=True)
+                                               TargetDbClusterIdentifier=target["arn"], AllowDataLoss=True)
             else:
                 client = factory.client("rds", account_id=spec.get("account_id"), region=state["writer_region"])
                 client.switchover_global_cluster(GlobalClusterIdentifier=row["global_cluster_identifier"],
-                                                 TargetDbClusterIdentifier=target["arn"], aws_retry=True)
+                                                 TargetDbClusterIdentifier=target["arn"])
             started.append((row, spec, target))
         except AWS_ERRORS as e:
             row.update(status="failed", changed=False, error=f"{row['action']} of {row['global_cluster_identifier']} "

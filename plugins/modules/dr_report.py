@@ -194,7 +194,7 @@ def upload(module, files, bucket, prefix, expires):
         key = f"{prefix}{os.path.basename(path)}"
         with open(path, "rb") as stream:
             client.put_object(Bucket=bucket, Key=key, Body=stream.read(), ContentType=content_type,
-                              ServerSideEncryption="AES256", aws_retry=True)
+                              ServerSideEncryption="AES256")
         out[f"s3_{kind}_uri"] = f"s3://{bucket}/{key}"
         if kind == "html":
             out["url"] = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
@@ -216,8 +216,7 @@ def publish(module, topic_arn, result):
     client = module.client("sns", retry_decorator=retry_decorator())
     response = client.publish(TopicArn=topic_arn, Subject=subject[:99], Message=json.dumps(message, sort_keys=True),
                               MessageAttributes={"event": {"DataType": "String", "StringValue": "report"},
-                                                 "kind": {"DataType": "String", "StringValue": headline_data["kind"]}},
-                              aws_retry=True)
+                                                 "kind": {"DataType": "String", "StringValue": headline_data["kind"]}})
     return response["MessageId"]
 
 

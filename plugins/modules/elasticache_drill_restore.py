@@ -109,7 +109,7 @@ SCOPE_TAGS = ("Customer", "Environment")
 
 def snapshots_of(client, group_id):
     try:
-        return client.describe_snapshots(ReplicationGroupId=group_id, aws_retry=True).get("Snapshots") or []
+        return client.describe_snapshots(ReplicationGroupId=group_id).get("Snapshots") or []
     except botocore.exceptions.ClientError as e:
         if ec.error_code(e) in ("ReplicationGroupNotFoundFault", "SnapshotNotFoundFault"):
             return []
@@ -118,7 +118,7 @@ def snapshots_of(client, group_id):
 
 def snapshot_named(client, name):
     try:
-        found = client.describe_snapshots(SnapshotName=name, aws_retry=True).get("Snapshots") or []
+        found = client.describe_snapshots(SnapshotName=name).get("Snapshots") or []
     except botocore.exceptions.ClientError as e:
         if ec.error_code(e) == "SnapshotNotFoundFault":
             return None
@@ -186,7 +186,7 @@ def main():
         for group in (source, temp):
             if group is not None:
                 tags[group["ReplicationGroupId"]] = ec.tags_of(c.list_tags_for_resource(
-                    ResourceName=group["ARN"], aws_retry=True).get("TagList"))
+                    ResourceName=group["ARN"]).get("TagList"))
         return dict(item=item, temp_id=temp_id, snapshot_name=snapshot_name, source=source, before=before,
                     actions=actions, latest=latest or own_snapshot, tags=tags, dr_group_id=dr_group_id)
 
@@ -202,7 +202,7 @@ def main():
         for action in planned["actions"]:
             if action == "snapshot":
                 c.create_snapshot(ReplicationGroupId=planned["dr_group_id"], SnapshotName=snapshot_name,
-                                  Tags=[{"Key": ec.TAG_DRILL, "Value": params["execution_id"]}], aws_retry=True)
+                                  Tags=[{"Key": ec.TAG_DRILL, "Value": params["execution_id"]}])
                 latest = wait(lambda s: s is not None and s.get("SnapshotStatus") == "available",
                               lambda: snapshot_named(c, snapshot_name), f"snapshot {snapshot_name} is available")
             elif action == "restore":
@@ -213,11 +213,11 @@ def main():
                     ReplicationGroupId=temp_id, ReplicationGroupDescription=f"DR drill {params['execution_id']}",
                     SnapshotName=latest["SnapshotName"], CacheNodeType=planned["source"].get("CacheNodeType"),
                     Engine=planned["source"].get("Engine") or "redis", NumCacheClusters=1,
-                    Tags=[{"Key": k, "Value": v} for k, v in tags.items()], aws_retry=True)
+                    Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
             elif action == "delete-group":
-                c.delete_replication_group(ReplicationGroupId=temp_id, aws_retry=True)
+                c.delete_replication_group(ReplicationGroupId=temp_id)
             elif action == "delete-snapshot":
-                c.delete_snapshot(SnapshotName=snapshot_name, aws_retry=True)
+                c.delete_snapshot(SnapshotName=snapshot_name)
         if params["state"] == "present":
             group = wait(lambda g: g is not None and g.get("Status") == "available",
                          lambda: ec.describe_group(c, temp_id), f"the drill copy {temp_id} is available")

@@ -110,7 +110,7 @@ def read_one(factory, item, params):
             group = ec.describe_group(client, group_id)
             tags = {}
             if group is not None:
-                tags = ec.tags_of(client.list_tags_for_resource(ResourceName=group["ARN"], aws_retry=True).get(
+                tags = ec.tags_of(client.list_tags_for_resource(ResourceName=group["ARN"]).get(
                     "TagList"))
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
             if params["tolerate_unreachable"] and region != item["target_region"]:

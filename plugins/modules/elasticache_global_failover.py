@@ -168,7 +168,7 @@ class Runner:
                 continue
             arn = group.get("ARN") or ec.rg_arn(item.get("account_id"), region, group["ReplicationGroupId"])
             tags = ec.tags_of(self.client(item, region).list_tags_for_resource(
-                ResourceName=arn, aws_retry=True).get("TagList"))
+                ResourceName=arn).get("TagList"))
             members.append((f"{group['ReplicationGroupId']} ({region}, member of {item['resource']})", tags))
         return members
 
@@ -255,17 +255,17 @@ class Runner:
             if action == "failover":
                 client.failover_global_replication_group(
                     GlobalReplicationGroupId=datastore["GlobalReplicationGroupId"], PrimaryRegion=region,
-                    PrimaryReplicationGroupId=group_id, aws_retry=True)
+                    PrimaryReplicationGroupId=group_id)
                 switched_at = ec.utc_now()
             elif action == "disassociate":
                 peers = ",".join(f"{r}={g}" for r, g in sorted(item["replication_groups"].items()) if r != region)
                 client.add_tags_to_resource(
-                    ResourceName=planned["groups"][region]["ARN"], aws_retry=True,
+                    ResourceName=planned["groups"][region]["ARN"],
                     Tags=[{"Key": ec.TAG_DETACHED_FROM, "Value": datastore["GlobalReplicationGroupId"]},
                           {"Key": ec.TAG_DETACHED_PEERS, "Value": peers}])
                 client.disassociate_global_replication_group(
                     GlobalReplicationGroupId=datastore["GlobalReplicationGroupId"], ReplicationGroupId=group_id,
-                    ReplicationGroupRegion=region, aws_retry=True)
+                    ReplicationGroupRegion=region)
                 switched_at = ec.utc_now()
             elif action == "delete-old-datastore":
                 self.delete_old_datastore(item)
@@ -278,8 +278,7 @@ class Runner:
         if self.params["state"] == "reprotected" and planned["actions"]:
             target = ec.describe_group(client, group_id)
             if target is not None:
-                client.remove_tags_from_resource(ResourceName=target["ARN"], TagKeys=list(ec.DETACH_TAGS),
-                                                 aws_retry=True)
+                client.remove_tags_from_resource(ResourceName=target["ARN"], TagKeys=list(ec.DETACH_TAGS))
         return self.finish(item, planned, lag, switched_at)
 
     def wait(self, predicate, read, what):
@@ -293,7 +292,7 @@ class Runner:
         old = ec.describe_global(client, global_id)
         if old is not None and old.get("Status") != "deleting":
             client.delete_global_replication_group(GlobalReplicationGroupId=global_id,
-                                                   RetainPrimaryReplicationGroup=True, aws_retry=True)
+                                                   RetainPrimaryReplicationGroup=True)
         self.wait(lambda d: d is None, lambda: ec.describe_global(client, global_id),
                   f"the old global datastore {global_id} is deleted")
 
@@ -302,7 +301,7 @@ class Runner:
         group_id = item["replication_groups"][region]
         group = ec.describe_group(client, group_id)
         if group is not None and group.get("Status") != "deleting":
-            client.delete_replication_group(ReplicationGroupId=group_id, RetainPrimaryCluster=False, aws_retry=True)
+            client.delete_replication_group(ReplicationGroupId=group_id, RetainPrimaryCluster=False)
         self.wait(lambda g: g is None, lambda: ec.describe_group(client, group_id),
                   f"the stale replication group {group_id} in {region} is deleted")
 
@@ -317,7 +316,7 @@ class Runner:
             global_id = client.create_global_replication_group(
                 GlobalReplicationGroupIdSuffix=suffix, PrimaryReplicationGroupId=group_id,
                 GlobalReplicationGroupDescription=f"re-protected by enterprise_dr ({item['resource']})",
-                aws_retry=True)["GlobalReplicationGroup"]["GlobalReplicationGroupId"]
+            )["GlobalReplicationGroup"]["GlobalReplicationGroupId"]
         item["new_global_replication_group_id"] = global_id
         return self.wait(lambda d: d is not None and d.get("Status") in ("primary-only", "available"),
                          lambda: ec.describe_global(client, global_id), f"the datastore {global_id} is created")
@@ -330,11 +329,11 @@ class Runner:
         group_id = item["replication_groups"][region]
         if ec.describe_group(client, group_id) is None:
             tags = [t for t in self.client(item, item["target_region"]).list_tags_for_resource(
-                ResourceName=target["ARN"], aws_retry=True).get("TagList") or [] if t["Key"] not in ec.DETACH_TAGS]
+                ResourceName=target["ARN"]).get("TagList") or [] if t["Key"] not in ec.DETACH_TAGS]
             client.create_replication_group(
                 ReplicationGroupId=group_id, GlobalReplicationGroupId=global_id,
                 ReplicationGroupDescription=f"secondary of {global_id} (re-protected by enterprise_dr)",
-                Tags=tags, aws_retry=True)
+                Tags=tags)
         admin = self.client(item, item["target_region"])
         self.wait(lambda d: d is not None and d.get("Status") == "available"
                   and (ec.member(d, region) or {}).get("Status") == "associated",

@@ -174,14 +174,13 @@ def main():
                                                                            fsx.TAG_PURPOSE: PURPOSE}).items()]
                 backup = state["backup"] or dr.create_backup(
                     FileSystemId=restored_id, Tags=tags,
-                    ClientRequestToken=fsx.token(execution_id, PURPOSE, restored_id), aws_retry=True)["Backup"]
+                    ClientRequestToken=fsx.token(execution_id, PURPOSE, restored_id))["Backup"]
                 lifecycle, backup = fsx.wait_backup(dr, backup["BackupId"], timeout, params["poll_interval"])
                 after.update(failback_backup_id=(backup or {}).get("BackupId"), failback_backup_lifecycle=lifecycle)
                 if lifecycle == "AVAILABLE":
                     copy = state["copy"] or primary.copy_backup(
                         SourceBackupId=backup["BackupId"], SourceRegion=state["dr_region"], Tags=tags,
-                        ClientRequestToken=fsx.token(execution_id, "copy", backup["BackupId"]),
-                        aws_retry=True)["Backup"]
+                        ClientRequestToken=fsx.token(execution_id, "copy", backup["BackupId"]))["Backup"]
                     copy_lifecycle, copy = fsx.wait_backup(primary, copy["BackupId"], timeout, params["poll_interval"])
                     after.update(failback_copy_id=(copy or {}).get("BackupId"), failback_copy_lifecycle=copy_lifecycle)
                 if after.get("failback_copy_lifecycle") != "AVAILABLE" and params["wait"]:

@@ -155,7 +155,7 @@ def main():
                 after = dict(before, restored_lifecycle="deleted" if targets else before["restored_lifecycle"])
                 if targets and not module.check_mode:
                     for fs_id in targets:
-                        dr.delete_file_system(FileSystemId=fs_id, aws_retry=True)
+                        dr.delete_file_system(FileSystemId=fs_id)
                     for fs_id in targets:
                         lifecycle, _fs = fsx.wait_lifecycle(dr, fs_id, "gone", timeout, params["poll_interval"])
                         if lifecycle != "gone" and params["wait"]:

@@ -256,8 +256,7 @@ class Runner:
         for action in planned["actions"]:
             if action == "retire-stale-target":
                 target_client.delete_cluster(ClusterName=item["target_cluster"],
-                                             FinalSnapshotName=f"{item['target_cluster']}-final-{self.tag}",
-                                             aws_retry=True)
+                                             FinalSnapshotName=f"{item['target_cluster']}-final-{self.tag}")
                 self.wait(lambda cl: cl is None, lambda: mdb.describe_cluster(target_client, item["target_cluster"]),
                           f"the stale {item['target_cluster']} is deleted")
             elif action == "export":
@@ -272,12 +271,11 @@ class Runner:
             elif action == "restore":
                 seed_arn, seed_doc = self.restore(item, planned, names)
             elif action == "mark-primary":
-                target_client.tag_resource(ResourceArn=planned["target"]["ARN"], aws_retry=True,
+                target_client.tag_resource(ResourceArn=planned["target"]["ARN"],
                                            Tags=[{"Key": mdb.TAG_ROLE, "Value": "primary"}])
             elif action == "mark-standby":
                 self.c(item, item["source_region"]).tag_resource(
-                    ResourceArn=planned["source"]["ARN"], Tags=[{"Key": mdb.TAG_ROLE, "Value": "standby"}],
-                    aws_retry=True)
+                    ResourceArn=planned["source"]["ARN"], Tags=[{"Key": mdb.TAG_ROLE, "Value": "standby"}])
             elif action == "replicate-back":
                 self.export(item, item["target_region"], item["target_cluster"], names["back_snapshot"],
                             names["back_export"], fresh=True)
@@ -286,7 +284,7 @@ class Runner:
             elif action == "delete-target":
                 final = {} if self.params["drill"] else {
                     "FinalSnapshotName": f"{item['target_cluster']}-final-{self.tag}"}
-                target_client.delete_cluster(ClusterName=item["target_cluster"], aws_retry=True, **final)
+                target_client.delete_cluster(ClusterName=item["target_cluster"], **final)
                 self.wait(lambda cl: cl is None,
                           lambda: mdb.describe_cluster(target_client, item["target_cluster"]),
                           f"{item['target_cluster']} is deleted")
@@ -303,21 +301,21 @@ class Runner:
         snapshot = None if fresh else mdb.latest_snapshot(client, cluster_name)
         if snapshot is None:
             if mdb.snapshot_named(client, snapshot_name) is None:
-                client.create_snapshot(ClusterName=cluster_name, SnapshotName=snapshot_name, aws_retry=True,
+                client.create_snapshot(ClusterName=cluster_name, SnapshotName=snapshot_name,
                                        Tags=[{"Key": mdb.TAG_DRILL if self.params["drill"] else RESTORED_BY,
                                               "Value": self.params["execution_id"]}])
             snapshot = self.wait(lambda s: s is not None and s.get("Status") == "available",
                                  lambda: mdb.snapshot_named(client, snapshot_name),
                                  f"snapshot {snapshot_name} is available")
         client.copy_snapshot(SourceSnapshotName=snapshot["Name"], TargetSnapshotName=export_name,
-                             TargetBucket=bucket, aws_retry=True)
+                             TargetBucket=bucket)
         self.wait(lambda d: d is not None, lambda: mdb.read_seed(s3, bucket, f"{export_name}.rdb"),
                   f"the export s3://{bucket}/{export_name}.rdb exists")
 
     def copy_object(self, item, from_region, from_key, to_region, to_key):
         s3 = self.c(item, to_region, "s3")
         if mdb.read_seed(s3, item["buckets"][to_region], to_key) is None:
-            s3.copy_object(Bucket=item["buckets"][to_region], Key=to_key, aws_retry=True,
+            s3.copy_object(Bucket=item["buckets"][to_region], Key=to_key,
                            CopySource={"Bucket": item["buckets"][from_region], "Key": from_key})
 
     def restore(self, item, planned, names):
@@ -344,7 +342,7 @@ class Runner:
         arn = f"arn:aws:s3:::{bucket}/{key}"
         client = self.c(item, item["target_region"])
         client.create_cluster(
-            ClusterName=item["target_cluster"], SnapshotArns=[arn], aws_retry=True,
+            ClusterName=item["target_cluster"], SnapshotArns=[arn],
             NodeType=item.get("node_type") or source.get("NodeType") or document.get("node_type") or "db.r6g.large",
             ACLName=source.get("ACLName") or "open-access", NumShards=int(document.get("num_shards") or 1),
             Tags=[{"Key": k, "Value": str(v)} for k, v in tags.items()])
@@ -360,10 +358,10 @@ class Runner:
                 continue
             s3 = self.c(item, region, "s3")
             if mdb.read_seed(s3, bucket, key) is not None:
-                s3.delete_object(Bucket=bucket, Key=key, aws_retry=True)
+                s3.delete_object(Bucket=bucket, Key=key)
         client = self.c(item, item["source_region"])
         if mdb.snapshot_named(client, names["snapshot"]) is not None:
-            client.delete_snapshot(SnapshotName=names["snapshot"], aws_retry=True)
+            client.delete_snapshot(SnapshotName=names["snapshot"])
 
     def finish(self, item, planned, seed_arn, seed_doc):
         client = self.c(item, item["target_region"])

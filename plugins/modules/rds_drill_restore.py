@@ -106,7 +106,7 @@ def drill_identifier(identifier):
 
 def _snapshot(client, identifier):
     try:
-        found = client.describe_db_snapshots(DBSnapshotIdentifier=identifier, aws_retry=True)["DBSnapshots"]
+        found = client.describe_db_snapshots(DBSnapshotIdentifier=identifier)["DBSnapshots"]
     except botocore.exceptions.ClientError as e:
         if e.response.get("Error", {}).get("Code") in ("DBSnapshotNotFound", "DBSnapshotNotFoundFault"):
             return None
@@ -186,14 +186,14 @@ def main():
                     tags.append({"Key": "dr:drill-execution-id", "Value": params["execution_id"]})
                 if snapshot is None:
                     client.create_db_snapshot(DBSnapshotIdentifier=drill, DBInstanceIdentifier=spec["identifier"],
-                                              Tags=tags, aws_retry=True)
+                                              Tags=tags)
                     if params["wait"]:
                         client.get_waiter("db_snapshot_available").wait(DBSnapshotIdentifier=drill, WaiterConfig=config)
                     snapshot = _snapshot(client, drill)
                 if temporary is None:
                     client.restore_db_instance_from_db_snapshot(
                         DBInstanceIdentifier=drill, DBSnapshotIdentifier=drill,
-                        DBInstanceClass=replica["instance_class"], Tags=tags, aws_retry=True)
+                        DBInstanceClass=replica["instance_class"], Tags=tags)
                 if params["wait"]:
                     client.get_waiter("db_instance_available").wait(DBInstanceIdentifier=drill, WaiterConfig=config)
                 temporary = rds_replica.describe(client, drill)
@@ -212,11 +212,11 @@ def main():
                                remediation="check its security groups; the drill's CLEANUP removes it")
             else:
                 if temporary is not None:
-                    client.delete_db_instance(DBInstanceIdentifier=drill, SkipFinalSnapshot=True, aws_retry=True)
+                    client.delete_db_instance(DBInstanceIdentifier=drill, SkipFinalSnapshot=True)
                     if params["wait"]:
                         client.get_waiter("db_instance_deleted").wait(DBInstanceIdentifier=drill, WaiterConfig=config)
                 if snapshot is not None:
-                    client.delete_db_snapshot(DBSnapshotIdentifier=drill, aws_retry=True)
+                    client.delete_db_snapshot(DBSnapshotIdentifier=drill)
                 row.update(status="succeeded", after={"drill_instance_deleted": True},
                            summary=f"{drill} and its snapshot deleted" if row["changed"] else "no drill restore left")
         except AWS_ERRORS as e:

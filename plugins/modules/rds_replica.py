@@ -233,7 +233,7 @@ def main():
 def _promote(params, row, spec, client, target):
     if row["action"] == "promote":
         client.promote_read_replica(DBInstanceIdentifier=spec["target_identifier"],
-                                    BackupRetentionPeriod=params["backup_retention_period"], aws_retry=True)
+                                    BackupRetentionPeriod=params["backup_retention_period"])
     if params["wait"]:
         config = _waiter_config(params)
         get_waiter(client, "read_replica_promoted").wait(DBInstanceIdentifier=spec["target_identifier"],
@@ -260,17 +260,17 @@ def _replicate(params, row, spec, client, new_primary, old):
     if row["action"] == "replace":
         retired = rds_replica.retired_identifier(spec["source_identifier"], params["execution_id"])
         client.modify_db_instance(DBInstanceIdentifier=spec["source_identifier"], NewDBInstanceIdentifier=retired,
-                                  ApplyImmediately=True, aws_retry=True)
+                                  ApplyImmediately=True)
         # Kept, but no longer protected: the next discovery must not take it for a resource to fail over.
         retired_arn = old["arn"].rsplit(":", 1)[0] + ":" + retired
         client.add_tags_to_resource(ResourceName=retired_arn, Tags=[
             {"Key": TAG_ENABLED, "Value": "false"},
-            {"Key": "dr:retired-by-execution", "Value": params["execution_id"] or "unknown"}], aws_retry=True)
+            {"Key": "dr:retired-by-execution", "Value": params["execution_id"] or "unknown"}])
     if row["action"] in ("create", "replace"):
         client.create_db_instance_read_replica(
             DBInstanceIdentifier=spec["source_identifier"], SourceDBInstanceIdentifier=new_primary["arn"],
             SourceRegion=spec["target_region"], DBInstanceClass=(old or new_primary)["instance_class"],
-            Tags=[{"Key": k, "Value": v} for k, v in new_primary["tags"].items()], aws_retry=True)
+            Tags=[{"Key": k, "Value": v} for k, v in new_primary["tags"].items()])
     if params["wait"]:
         client.get_waiter("db_instance_available").wait(DBInstanceIdentifier=spec["source_identifier"],
                                                         WaiterConfig=_waiter_config(params))

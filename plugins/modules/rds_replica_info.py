@@ -95,7 +95,7 @@ def _lag(cloudwatch, identifier):
     points = cloudwatch.get_metric_statistics(
         Namespace="AWS/RDS", MetricName="ReplicaLag", StartTime=end - 600, EndTime=end, Period=60,
         Statistics=["Maximum"], Dimensions=[{"Name": "DBInstanceIdentifier", "Value": identifier}],
-        aws_retry=True).get("Datapoints") or []
+    ).get("Datapoints") or []
     if not points:
         return None
     return float(max(points, key=lambda p: p["Timestamp"])["Maximum"])
