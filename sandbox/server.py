@@ -52,7 +52,9 @@ SIGNING_NAME_TO_CLIENT = {
 }
 
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Search", "Query", "Scan", "BatchGet", "Lookup")
-READ_ONLY_OPERATIONS = {("sts", "GetCallerIdentity"), ("sts", "AssumeRole")}
+# Reads whose names do not start with a read prefix (TestDNSAnswer asks a name server; ElastiCache's TestFailover,
+# by contrast, fails a node over and stays mutating).
+READ_ONLY_OPERATIONS = {("sts", "GetCallerIdentity"), ("sts", "AssumeRole"), ("route53", "TestDNSAnswer")}
 
 # Throttling error codes botocore's retry handler recognises, per protocol.
 THROTTLE_CODES = {
