@@ -186,9 +186,9 @@ def write_atomically(path, text):
 
 
 def upload(module, files, bucket, prefix, expires):
-    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
+    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 
-    client = module.client("s3", retry_decorator=retry_decorator())
+    client = ClientFactory(module).client("s3")  # the collection's one retry policy
     out = {}
     for kind, (path, content_type) in files.items():
         key = f"{prefix}{os.path.basename(path)}"
@@ -203,7 +203,7 @@ def upload(module, files, bucket, prefix, expires):
 
 
 def publish(module, topic_arn, result):
-    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retry_decorator
+    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 
     headline_data = result["report"]
     if headline_data["kind"] == "readiness":
@@ -213,7 +213,7 @@ def publish(module, topic_arn, result):
         subject = f"[EnterpriseDR] report of {headline_data['execution_id']}: {headline_data['status']}"
     message = dict(event="report", report=headline_data, html_path=result["html_path"],
                    json_path=result["json_path"], url=result.get("url"), s3_html_uri=result.get("s3_html_uri"))
-    client = module.client("sns", retry_decorator=retry_decorator())
+    client = ClientFactory(module).client("sns")
     response = client.publish(TopicArn=topic_arn, Subject=subject[:99], Message=json.dumps(message, sort_keys=True),
                               MessageAttributes={"event": {"DataType": "String", "StringValue": "report"},
                                                  "kind": {"DataType": "String", "StringValue": headline_data["kind"]}})

@@ -146,7 +146,10 @@ class Awx:
         script.chmod(0o700)
         extravars = dict(CONFIG["dr_awx_job_vars"], **template.get("vars", {}))
         extravars.update(answers or {})
-        extravars.update(FAST, **(extra_vars or {}))
+        # The sandbox's short polls, for the playbooks that poll (status.yml and the like refuse unknown variables).
+        if template["playbook"] in ("playbooks/failover.yml", "playbooks/drill.yml", "playbooks/failback.yml"):
+            extravars.update(FAST)
+        extravars.update(extra_vars or {})
         extravars.update({"awx_job_id": job_id, "tower_job_id": job_id, "awx_job_template_name": template_name})
         extravars.update(awx_vars or {})
         envvars = dict(self.sandbox.env, **self.credential_env, **(extra_env or {}))
