@@ -207,10 +207,10 @@ def test_concurrent_start_is_refused_naming_the_first(hub, tmp_path):
     assert [(h["execution_id"]["S"], h["status"]["S"]) for h in headers(hub)] == [(winner, "failed")]
     locks = [i for i in hub.client("dynamodb").scan(TableName=TABLE)["Items"] if i["execution_id"]["S"] == "lock#acme"]
     assert locks == []
-    assert [lock["holder"]["S"] for lock in locks] == [winner]
-    # A third, sequential start is refused too, naming the same run
+    # With nothing left locked, a third, sequential start is not refused: it starts an execution of its own
     rc, out, err = playbook(hub, tmp_path, path, "-e", f"id_file={tmp_path / 'id3'}")
-    assert rc == 2 and winner in out
+    assert rc == 0, out + err
+    assert (tmp_path / "id3").read_text() not in ("", winner)
 
 
 def test_approve_playbook_releases_a_waiting_gate(hub, tmp_path):
