@@ -11,7 +11,7 @@ version_added: 0.2.0
 description:
   - One run handles every ECS service of a wave, one client per account and region. The inventory host is the DR
     region's service; its twin in the primary region has the same cluster and service names.
-  - O(action=prepare) (INSTANTIATE) makes sure the service that takes over runs the serving service's task definition:
+  - O(action=prepare) (INSTANTIATE) makes sure the service that takes over runs the serving service's task definition;
     when its own differs (family, containers, size), the serving one is registered in its region and the service is
     pointed at it, with its desired count left as it is (zero in a pilot light).
   - O(action=activate) scales the service that takes over to the desired count captured before the run (O(recorded)

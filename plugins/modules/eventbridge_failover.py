@@ -15,9 +15,9 @@ description:
     disabled when the primary region answers (a region that does not answer is reported, not waited for);
     O(direction=failback) is the mirror. Rules are toggled with C(EnableRule)/C(DisableRule), never C(PutRule).
   - A B(global endpoint) fails over only through the Route 53 health check of its primary. O(direction=failover) sets
-    that health check C(Disabled) and C(Inverted) (always unhealthy: custom events route to the secondary bus);
+    that health check C(Disabled) and C(Inverted) (always unhealthy, so custom events route to the secondary bus);
     O(direction=failback) clears both (the check is evaluated again). The endpoint is then checked C(ACTIVE).
-  - Idempotent and resume-safe: each side's live state is read first and only what differs is changed, so a re-run
+  - Idempotent and resume-safe - each side's live state is read first and only what differs is changed, so a re-run
     after an interruption never toggles anything twice.
   - Before any change, the C(Customer)/C(Environment) tags of both rules (or of the endpoint's event buses and its
     health check) are checked against the scope; anything out of scope stops the task before the first change.

@@ -11,7 +11,7 @@ version_added: 0.2.0
 description:
   - The INSTANTIATE/ACTIVATE steps of the FSx adapter (and a drill's CLEANUP), for a whole wave at once.
   - O(state=present) restores the newest C(AVAILABLE) backup copy of each protected file system held in the DR
-    region into a new file system there (C(CreateFileSystemFromBackup): Windows, Lustre and OpenZFS), tagged with the
+    region into a new file system there (C(CreateFileSystemFromBackup) - Windows, Lustre and OpenZFS), tagged with the
     scope, C(dr:restored-from), C(dr:restored-backup), C(dr:purpose) and the execution ID, and waits until it is
     C(AVAILABLE). The RPO input C(after.recovery_point_time) is the time of the backup's data.
   - Idempotent and resume-safe - a file system this execution already restored for O(purpose) is found by its tags
