@@ -23,7 +23,7 @@ description:
     A drill never touches the serving group.
   - Before any change, the C(Customer) and C(Environment) tags of every group touched, on both sides, are checked;
     one group out of scope refuses the whole run and nothing changes.
-  - Idempotent and resume-safe: a group that already has the wanted capacity gets no call, only the wait.
+  - Idempotent and resume-safe - a group that already has the wanted capacity gets no call, only the wait.
   - Check mode makes no change and returns RV(groups[].plan) per group; C(--diff) shows capacity before and after.
 options:
   hosts:

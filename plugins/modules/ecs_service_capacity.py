@@ -24,7 +24,7 @@ description:
     count it had before the drill. A drill never touches the serving service.
   - Before any change, the C(Customer) and C(Environment) tags of every service touched, on both sides, are checked;
     one service out of scope refuses the whole run and nothing changes.
-  - Idempotent and resume-safe: a service that already has the wanted count (and task definition) gets no call.
+  - Idempotent and resume-safe - a service that already has the wanted count (and task definition) gets no call.
   - Check mode makes no change and returns RV(services[].plan); C(--diff) shows before and after.
 options:
   hosts:

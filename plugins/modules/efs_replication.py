@@ -18,7 +18,7 @@ description:
   - O(state=replicating) (REPLICATE) creates the reverse replication, back to the file system that was active; its
     protection is set to C(DISABLED) first (a file system with protection C(ENABLED) cannot be a destination), then
     EFS applies the differences; waits until the destination is C(ENABLED).
-  - O(direction=failback) is the mirror: from the DR file system back to the original one.
+  - O(direction=failback) is the mirror - from the DR file system back to the original one.
   - Idempotent and resume-safe - the live replication configuration is read first, so a re-run never deletes or
     creates twice (a configuration already flowing the wanted way, or already gone, is left alone).
   - Before any change both file systems' own C(Customer)/C(Environment) tags are checked against the scope.

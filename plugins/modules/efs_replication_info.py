@@ -14,7 +14,7 @@ description:
     and whether it is C(ready) for the operation - O(direction=failover) needs replication primary -> DR C(ENABLED)
     (or C(PAUSED)) with the last sync at most O(lag_threshold_seconds) ago; O(direction=failback) the same from the
     DR file system back to the original - and every member in scope.
-  - C(recovery_point_time) is the last sync: everything written before it is on the DR side (the RPO).
+  - C(recovery_point_time) is the last sync - everything written before it is on the DR side (the RPO).
 options:
   resources:
     description: The EFS file systems, each the host's own C(dr_*) variables.

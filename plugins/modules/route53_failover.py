@@ -22,7 +22,7 @@ description:
   - Before any change, the C(Customer)/C(Environment) tags of every zone and of every health check it changes are
     checked; one out of scope refuses the whole run.
   - O(action=plan) (a drill) and check mode change nothing and return, per zone, what O(action=activate) would change.
-  - Resume-safe: the live records and health checks are read first; what already moved gets no call.
+  - Resume-safe - the live records and health checks are read first; what already moved gets no call.
 options:
   hosts:
     description: The wave's hosted zones, each the host's C(dr_*) variables (C(dr_arn), C(inventory_hostname),
