@@ -27,7 +27,8 @@ options:
     description: The playbook whose variables are checked.
     type: str
     required: true
-    choices: [approve, demo, discover, drill, failback, failover, history, setup_hub, status, validate_failback]
+    choices: [approve, cancel, demo, deploy_access, discover, drill, failback, failover, history, readiness, report,
+              setup_hub, status, validate_failback]
 attributes:
   check_mode:
     support: full
@@ -95,9 +96,14 @@ controller:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# The playbooks with a spec (plugins/plugin_utils/operator_specs.py PLAYBOOK_SPECS; a unit test keeps them equal).
+PLAYBOOKS = ['approve', 'cancel', 'demo', 'deploy_access', 'discover', 'drill', 'failback', 'failover', 'history',
+             'readiness', 'report', 'setup_hub', 'status', 'validate_failback']
+
 
 def main():
-    module = AnsibleModule(argument_spec={"playbook": {"type": "str", "required": True}}, supports_check_mode=True)
+    module = AnsibleModule(argument_spec={"playbook": {"type": "str", "required": True, "choices": PLAYBOOKS}},
+                           supports_check_mode=True)
     module.fail_json(msg="operator_vars runs as an action plugin on the controller; call it by its FQCN "
                          "enterprise_dr.orchestration.operator_vars")
 

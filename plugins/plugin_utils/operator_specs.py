@@ -126,6 +126,47 @@ PLAYBOOK_SPECS = {
         **_STORE,
     ),
     "setup_hub": _HUB_SETUP,
+    "cancel": dict(
+        _SCOPE,
+        reason={"type": "str", "required": True, "non_empty": True,
+                "example": "'reason=controller lost; cleaned up by hand (CHG-1234)'"},
+        execution_id={"type": "str", "non_empty": True, "example": "edr-acme-20240501T120000-a1b2c3"},
+        approver={"type": "str", "non_empty": True, "example": "jane.doe"},
+        **_STORE,
+    ),
+    "report": dict(
+        customer=dict(_SCOPE["customer"], required=False),
+        env=_SCOPE["env"],
+        execution_id={"type": "str", "non_empty": True, "example": "edr-acme-20240501T120000-a1b2c3"},
+        operation={"type": "str", "choices": ["failover", "drill", "failback"], "example": "drill"},
+        report_dir=_LIFECYCLE["report_dir"],
+        report_s3_bucket=_LIFECYCLE["report_s3_bucket"],
+        report_s3_prefix=_LIFECYCLE["report_s3_prefix"],
+        **_STORE,
+    ),
+    "readiness": dict(
+        customer=dict(_SCOPE["customer"], required=False),
+        env=_SCOPE["env"],
+        report_dir=_LIFECYCLE["report_dir"],
+        report_s3_bucket=_LIFECYCLE["report_s3_bucket"],
+        report_s3_prefix=_LIFECYCLE["report_s3_prefix"],
+        readiness_report_name={"type": "str", "non_empty": True, "example": "readiness-acme"},
+        readiness_sns_topic_arn={"type": "str", "non_empty": True,
+                                 "example": "arn:aws:sns:us-east-1:123456789012:enterprise-dr-readiness"},
+        readiness_fail_when_not_ready={"type": "bool", "example": "true"},
+        **_STORE,
+    ),
+    "deploy_access": {
+        "controller_principal_arn": {"type": "str", "required": True, "non_empty": True,
+                                     "example": "arn:aws:iam::111111111111:role/awx"},
+        "workload_accounts": {"type": "list", "elements": "str", "required": True,
+                              "example": "'{\"workload_accounts\": [\"210987654321\"]}'"},
+        "workload_regions": {"type": "list", "elements": "str", "example": "'{\"workload_regions\": [\"us-east-1\"]}'"},
+        # Secrets (the external IDs): never shown in a message.
+        "workload_external_ids": {"type": "dict", "required": True, "secret": True,
+                                  "example": "@external_ids.vault.yml"},
+        "technologies": {"type": "list", "elements": "str", "example": "'{\"technologies\": [\"drs\", \"aurora\"]}'"},
+    },
     "demo": {
         "accounts": {"type": "list", "elements": "dict", "required": True,
                      "example": "@<sandbox state dir>/estate_vars.yml"},
@@ -199,8 +240,9 @@ def unknown_name_errors(playbook, spec, extra_vars):
             continue
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         if close:
+            given = "<hidden>" if spec[close[0]].get("secret") else _given(extra_vars[name])
             errors.append(f"unknown variable {name}; did you mean {close[0]}? "
-                          f"fix: -e {close[0]}={_given(extra_vars[name])} ({playbook} takes: {_accepted(spec)})")
+                          f"fix: -e {close[0]}={given} ({playbook} takes: {_accepted(spec)})")
         else:
             errors.append(f"unknown variable {name}: {playbook} does not take it; fix: remove it "
                           f"({playbook} takes: {_accepted(spec)})")
@@ -252,7 +294,7 @@ def validate_values(spec, values):
         if entry is None or entry.get("ignored"):
             continue
         value = native(values[name])
-        shown = repr(value)
+        shown = "<hidden>" if entry.get("secret") else repr(value)
         argument = {k: entry[k] for k in _ANSIBLE_KEYS if k in entry}
         result = ArgumentSpecValidator({name: argument}).validate({name: native(value)})
         if result.error_messages:

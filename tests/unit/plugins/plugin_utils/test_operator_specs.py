@@ -77,8 +77,43 @@ def test_customer_is_required():
 
 def test_every_playbook_has_a_spec_whose_entries_are_valid_argument_specs():
     assert set(specs.PLAYBOOK_SPECS) == {"failover", "drill", "failback", "validate_failback", "discover", "status",
-                                         "history", "approve", "setup_hub", "demo"}
+                                         "history", "approve", "setup_hub", "demo", "cancel", "report",
+                                         "readiness", "deploy_access"}
     for spec in specs.PLAYBOOK_SPECS.values():
         for entry in spec.values():
-            assert entry["type"] in ("str", "int", "float", "bool", "list", "raw")
+            assert entry["type"] in ("str", "int", "float", "bool", "list", "dict", "raw")
             assert entry.get("ignored") or "example" in entry
+
+
+def test_every_playbook_with_a_spec_checks_its_variables_first_and_the_module_documents_them():
+    """Each playbook named in PLAYBOOK_SPECS calls operator_vars with its own name as its first task; the module's
+    documented and accepted choices are exactly the specs' names."""
+    import pathlib
+    import re
+
+    import yaml
+
+    root = pathlib.Path(__file__).resolve().parents[4]
+    for name in specs.PLAYBOOK_SPECS:
+        plays = yaml.safe_load((root / "playbooks" / f"{name}.yml").read_text())
+        first = (plays[0].get("pre_tasks") or plays[0].get("tasks"))[0]
+        if "ansible.builtin.include_role" in first:  # the lifecycle playbooks: PLAN validates them first
+            assert first["ansible.builtin.include_role"] == {"name": "enterprise_dr.orchestration.preflight",
+                                                             "tasks_from": "plan"}
+            assert first["vars"]["preflight_operation"] == name
+            continue
+        assert first.get("enterprise_dr.orchestration.operator_vars", {}).get("playbook") == name, name
+    module = (root / "plugins" / "modules" / "operator_vars.py").read_text()
+    documented = yaml.safe_load(re.search(r'DOCUMENTATION = r"""(.*?)"""', module, re.S).group(1))
+    assert sorted(documented["options"]["playbook"]["choices"]) == sorted(specs.PLAYBOOK_SPECS)
+    import ast
+    declared = re.search(r"^PLAYBOOKS = (\[.*?\])", module, re.S | re.M).group(1)
+    assert ast.literal_eval(declared) == sorted(specs.PLAYBOOK_SPECS)
+
+
+def test_a_secret_value_is_never_shown_in_a_message():
+    spec = specs.PLAYBOOK_SPECS["deploy_access"]
+    errors, dummy = specs.validate_values(spec, {"workload_external_ids": "s3cr3t-external-id"})
+    assert errors and all("s3cr3t" not in e for e in errors)
+    errors = specs.unknown_name_errors("deploy_access", spec, {"workload_external_id": {"1": "s3cr3t-external-id"}})
+    assert errors and "workload_external_ids" in errors[0] and all("s3cr3t" not in e for e in errors)
