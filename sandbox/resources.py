@@ -254,7 +254,7 @@ def elasticache_global_datastore(seeder, resource, account_id, region, tags):
     )["GlobalReplicationGroup"]["GlobalReplicationGroupId"]
 
     def wait_for(status):
-        for _ in range(60):
+        for _attempt in range(60):
             found = primary.describe_global_replication_groups(
                 GlobalReplicationGroupId=global_id, ShowMemberInfo=True)["GlobalReplicationGroups"][0]
             if found["Status"] == status:
@@ -292,7 +292,7 @@ def memorydb_cluster(seeder, resource, account_id, region, tags):
     client = seeder.client("memorydb", account_id, region)
 
     def wait_available(memorydb, cluster_name):
-        for _ in range(60):
+        for _attempt in range(60):
             if memorydb.describe_clusters(ClusterName=cluster_name)["Clusters"][0]["Status"] == "available":
                 return
             time.sleep(0.05)
@@ -316,14 +316,14 @@ def memorydb_cluster(seeder, resource, account_id, region, tags):
     wait_available(client, name)
     if resource.get("snapshot", True):
         client.create_snapshot(ClusterName=name, SnapshotName=f"{name}-daily")
-        for _ in range(60):
+        for _attempt in range(60):
             if client.describe_snapshots(SnapshotName=f"{name}-daily")["Snapshots"][0]["Status"] == "available":
                 break
             time.sleep(0.05)
     buckets = {}
     for where in (region, dr_region):
-        bucket = resource.get("bucket_template", "edr-memorydb-{account}-{region}").format(account=account_id,
-                                                                                          region=where)
+        template = resource.get("bucket_template", "edr-memorydb-{account}-{region}")
+        bucket = template.format(account=account_id, region=where)
         s3 = seeder.client("s3", account_id, where)
         params = {"Bucket": bucket}
         if where != "us-east-1":

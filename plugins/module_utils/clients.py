@@ -27,12 +27,11 @@ try:
     import botocore.session
     from botocore.credentials import AssumeRoleCredentialFetcher
     from botocore.credentials import DeferredRefreshableCredentials
-    from botocore.exceptions import ClientError
     from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import HTTPClientError
 except ImportError:
     DeferredRefreshableCredentials = object  # Handled by AnsibleAWSModule
-    ClientError = BotoConnectionError = HTTPClientError = Exception
+    BotoConnectionError = HTTPClientError = Exception
 
 ROLE_SESSION_SECONDS = 900
 DEFAULT_SESSION_NAME = "enterprise-dr-orchestration"

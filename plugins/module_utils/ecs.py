@@ -31,7 +31,7 @@ class ServiceReadError(Exception):
 
 def split_id(resource_id):
     """``cluster/service`` -> ``(cluster, service)``."""
-    cluster, _, service = (resource_id or "").partition("/")
+    cluster, dummy, service = (resource_id or "").partition("/")
     return cluster, service
 
 

@@ -21,8 +21,6 @@ One resource is one global datastore, known by its replication groups per region
 import datetime
 import time
 
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.connectivity import check_connectivity  # noqa: F401 (re-exported)
-
 try:
     from botocore.exceptions import ClientError
 except ImportError:

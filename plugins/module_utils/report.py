@@ -195,9 +195,9 @@ def execution_report(record, resources, now=None):
     report = {
         "kind": "execution",
         "generated_at": iso(now),
-        "execution": {k: record.get(k) for k in ("execution_id", "customer", "environment", "operation", "status",
-                                                  "started_by", "started_at", "ended_at", "current_phase",
-                                                  "current_wave")},
+        "execution": {k: record.get(k) for k in (
+            "execution_id", "customer", "environment", "operation", "status", "started_by", "started_at", "ended_at",
+            "current_phase", "current_wave")},
         "elapsed_seconds": status["elapsed_seconds"],
         "resource_counts": status["resource_counts"],
         "rto": {"run": rto["run"], "waves": sorted(rto["waves"], key=lambda w: (

@@ -29,8 +29,8 @@ def _lag_check(server, rpo_minutes):
     elif lag is None:
         check = readiness_check("replication_lag", None, "no lag reported")
     else:
-        check = readiness_check("replication_lag", True, f"lag {lag} s" + (f" within {target:g} min" if target
-                                                                          is not None else " (no RPO target)"))
+        within = f" within {target:g} min" if target is not None else " (no RPO target)"
+        check = readiness_check("replication_lag", True, f"lag {lag} s" + within)
     return verdict, check
 
 

@@ -143,26 +143,26 @@ def timeline_svg(tl):
         parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 20}" stroke="#d0d7de"/>')
         parts.append(f'<text x="{x:.1f}" y="{top - 10}" text-anchor="middle" fill="#57606a">'
                      f'{esc(duration(total * i / ticks))}</text>')
-    for index, bar in enumerate(bars):
+    for index, segment in enumerate(bars):
         y = top + index * row
-        indent = 0 if bar["kind"] == "phase" else 14
-        weight = "600" if bar["kind"] == "phase" else "400"
-        parts.append(f'<text x="{4 + indent}" y="{y + 14}" font-weight="{weight}">{esc(bar["label"])}</text>')
-        if bar.get("offset_seconds") is None:
+        indent = 0 if segment["kind"] == "phase" else 14
+        weight = "600" if segment["kind"] == "phase" else "400"
+        parts.append(f'<text x="{4 + indent}" y="{y + 14}" font-weight="{weight}">{esc(segment["label"])}</text>')
+        if segment.get("offset_seconds") is None:
             parts.append(f'<text x="{left + 4}" y="{y + 14}" fill="#57606a">not started</text>')
             continue
-        x = left + bar["offset_seconds"] * scale
-        w = max((bar.get("duration_seconds") or 0) * scale, 2)
-        colour = BAR_COLOURS.get(bar.get("status"), "#8c959f")
-        bar_height = 14 if bar["kind"] == "phase" else 10
+        x = left + segment["offset_seconds"] * scale
+        w = max((segment.get("duration_seconds") or 0) * scale, 2)
+        colour = BAR_COLOURS.get(segment.get("status"), "#8c959f")
+        bar_height = 14 if segment["kind"] == "phase" else 10
         parts.append(
-            f'<rect class="bar {attr(bar["kind"])}" data-label="{attr(bar["label"])}" '
-            f'data-status="{attr(bar["status"])}" '
+            f'<rect class="bar {attr(segment["kind"])}" data-label="{attr(segment["label"])}" '
+            f'data-status="{attr(segment["status"])}" '
             f'x="{x:.1f}" y="{y + (16 - bar_height) / 2 + 2:.1f}" width="{w:.1f}" height="{bar_height}" rx="2" '
-            f'fill="{colour}"><title>{esc(bar["label"])}: {esc(bar["status"])}, '
-            f'{esc(duration(bar.get("duration_seconds")))} from {esc(bar.get("started_at"))}</title></rect>')
+            f'fill="{colour}"><title>{esc(segment["label"])}: {esc(segment["status"])}, '
+            f'{esc(duration(segment.get("duration_seconds")))} from {esc(segment.get("started_at"))}</title></rect>')
         parts.append(f'<text x="{x + w + 4:.1f}" y="{y + 14}" fill="#57606a">'
-                     f'{esc(duration(bar.get("duration_seconds")))}</text>')
+                     f'{esc(duration(segment.get("duration_seconds")))}</text>')
     for mark in tl.get("marks") or []:
         if mark.get("offset_seconds") is None:
             continue

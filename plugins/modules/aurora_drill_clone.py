@@ -99,7 +99,7 @@ clusters:
     changed: {description: Whether the clone was created or deleted., type: bool}
     summary: {description: One line for people., type: str}
     before: {description: Whether the clone existed., type: dict}
-    after: {description: The clone, its endpoint check and recovery point (present), or its absence., type: dict}
+    after: {description: "The clone, its endpoint check and recovery point (present), or its absence.", type: dict}
     error: {description: What failed., type: str}
     remediation: {description: The fix., type: str}
 plan:
@@ -113,7 +113,8 @@ import datetime
 import time
 
 try:
-    import botocore
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import ClientError
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
@@ -133,7 +134,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope 
 
 TAG_CLONE_OF = "dr:drill-clone-of"
 TAG_DRILL_EXECUTION = "dr:drill-execution-id"
-AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 
 
 def clone_identifier(member_identifier):
@@ -187,7 +187,7 @@ def main():
             reads.append((row, spec, client, state, member, clone))
         except aurora.AuroraError as e:
             row.update(status="failed", error=str(e), remediation=e.remediation)
-        except AWS_ERRORS as e:
+        except (BotoCoreError, ClientError) as e:
             row.update(status="failed", error=f"reading {identifier}: {e}",
                        remediation="check the account's RDS access in the DR region, then re-run")
 
@@ -227,7 +227,7 @@ def main():
                 _present(module, params, row, spec, client, member, clone)
             else:
                 _absent(params, row, client, clone)
-        except AWS_ERRORS as e:
+        except (BotoCoreError, ClientError) as e:
             row.update(status="failed", error=f"{params['state']} of the drill clone {row['clone']}: {e}",
                        remediation="fix the cause named by AWS and re-run; the drill's CLEANUP removes a clone "
                                    "left behind")
@@ -281,7 +281,7 @@ def _absent(params, row, client, clone):
         for instance in clone.get("DBClusterMembers") or []:
             try:
                 client.delete_db_instance(DBInstanceIdentifier=instance["DBInstanceIdentifier"], SkipFinalSnapshot=True)
-            except botocore.exceptions.ClientError as e:
+            except ClientError as e:
                 if e.response.get("Error", {}).get("Code") not in ("DBInstanceNotFound", "DBInstanceNotFoundFault"):
                     raise
         client.delete_db_cluster(DBClusterIdentifier=row["clone"], SkipFinalSnapshot=True)

@@ -101,7 +101,7 @@ clusters:
     changed: {description: Whether this cluster was switched (or would be in check mode)., type: bool}
     summary: {description: One line for people., type: str}
     before: {description: Writer region and members before., type: dict}
-    after: {description: Writer region, members and endpoint check after (predicted in check mode)., type: dict}
+    after: {description: "Writer region, members and endpoint check after (predicted in check mode).", type: dict}
     replication_lag_seconds: {description: The target's replication lag before the move (when reported)., type: float}
     error: {description: What failed., type: str}
     remediation: {description: The fix., type: str}
@@ -119,7 +119,8 @@ diff:
 import time
 
 try:
-    import botocore
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import ClientError
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
@@ -133,11 +134,9 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import check_scope
 
-AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
-
 
 def _error_text(e):
-    if isinstance(e, botocore.exceptions.ClientError):
+    if isinstance(e, ClientError):
         err = e.response.get("Error", {})
         return f"{err.get('Code')}: {err.get('Message')}"
     return str(e)
@@ -189,7 +188,7 @@ def main():
         except AccountAccessError as e:
             row.update(status="failed", error=f"cannot reach {e}", action="none",
                        remediation="check the account's role, external ID or profile")
-        except AWS_ERRORS as e:
+        except (BotoCoreError, ClientError) as e:
             row.update(status="failed", error=f"reading {identifier}: {_error_text(e)}", action="none",
                        remediation="check the account's access to RDS in that region, then re-run")
 
@@ -237,7 +236,7 @@ def main():
                 client.switchover_global_cluster(GlobalClusterIdentifier=row["global_cluster_identifier"],
                                                  TargetDbClusterIdentifier=target["arn"])
             started.append((row, spec, target))
-        except AWS_ERRORS as e:
+        except (BotoCoreError, ClientError) as e:
             row.update(status="failed", changed=False, error=f"{row['action']} of {row['global_cluster_identifier']} "
                        f"to {spec['target_region']} refused: {_error_text(e)}",
                        remediation="fix the cause named by AWS (cluster state, engine versions, a DB instance in the "
@@ -251,7 +250,7 @@ def main():
             try:
                 state = aurora.read_state(factory, spec.get("account_id"), row["global_cluster_identifier"],
                                           spec["target_region"], tolerate_unreachable=data_loss)
-            except (aurora.AuroraError, *AWS_ERRORS) as e:
+            except (aurora.AuroraError, BotoCoreError, ClientError) as e:
                 row.update(status="failed", error=f"reading {row['global_cluster_identifier']}: {e}",
                            remediation="re-run the same command: it resumes without switching twice")
                 continue

@@ -44,7 +44,9 @@ options:
     choices: [failover, failback]
     default: failover
   recorded:
-    description: The execution record's resource entries (C(execution_record_info) RV(execution.resources)).
+    description:
+      - The execution record's resource entries (C(execution.resources) of
+        M(enterprise_dr.orchestration.execution_record_info)).
     type: list
     elements: dict
     default: []
@@ -89,11 +91,11 @@ groups:
   contains:
     resource: {description: The host's ARN., type: str}
     name: {description: The inventory host., type: str}
-    status: {description: C(succeeded), C(failed) or C(skipped)., type: str}
+    status: {description: "C(succeeded), C(failed) or C(skipped).", type: str}
     summary: {description: One line for people., type: str}
     changed: {description: Whether the group was (or would be) updated., type: bool}
     before: {description: The group's capacity before., type: dict}
-    after: {description: Capacity, region and InService count after (predicted in check mode)., type: dict}
+    after: {description: "Capacity, region and InService count after (predicted in check mode).", type: dict}
     plan: {description: What would happen (check mode)., type: str}
     error: {description: What failed., type: str}
     remediation: {description: The fix., type: str}
@@ -103,6 +105,7 @@ diff:
   type: dict
 """
 
+import functools
 import time
 
 try:
@@ -254,17 +257,17 @@ def main():
     waiting = [i for i in work if id(i) not in failed and action != "scale_down" and p["wait"]]
     states = {}
     deadline = time.monotonic() + p["wait_timeout"]
+
+    def poll(by_key, key):
+        client = factory.client("autoscaling", account_id=key[0], region=key[1])
+        return asg.read_groups(client, [i["side"]["name"] for i in by_key[key]], key[0], key[1])
+
     while waiting:
         by_key = {}
         for item in waiting:
             by_key.setdefault((item["host"].get("dr_account_id"), item["side"]["region"]), []).append(item)
-
-        def poll(key, by_key=by_key):
-            client = factory.client("autoscaling", account_id=key[0], region=key[1])
-            return asg.read_groups(client, [i["side"]["name"] for i in by_key[key]], key[0], key[1])
-
         try:
-            polled = run_concurrently(poll, list(by_key))
+            polled = run_concurrently(functools.partial(poll, by_key), list(by_key))
         except asg.GroupReadError:
             polled = {}
         still = []

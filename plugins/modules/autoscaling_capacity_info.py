@@ -77,7 +77,7 @@ groups:
       description: C(capacity) (min_size, max_size, desired_capacity of the serving side), C(source_region),
         C(target_region), C(target_capacity).
       type: dict
-    source: {description: The serving side now (name, arn, capacity, in_service, reachable)., type: dict}
+    source: {description: "The serving side now (name, arn, capacity, in_service, reachable).", type: dict}
     target: {description: The side that takes over., type: dict}
 """
 

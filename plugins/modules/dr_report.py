@@ -261,7 +261,7 @@ def main():
     result = {"changed": False, "html_path": None, "json_path": None, "report": headline(report)}
     if module.check_mode:
         module.exit_json(**result)
-    dest = os.path.expanduser(p["dest"])
+    dest = p["dest"]
     name = base_name(p, report)
     html_path = os.path.join(dest, f"{name}.html")
     json_path = os.path.join(dest, f"{name}.json")

@@ -90,7 +90,7 @@ servers:
   contains:
     source_server_id: {description: The forward source server., type: str}
     hostname: {description: The hostname., type: str}
-    actions: {description: "What was (or in check mode would be) done, in order.", type: list, elements: str}
+    actions: {description: "\"What was (or in check mode would be) done, in order.\"", type: list, elements: str}
     failback_source_server_id: {description: The FAILBACK source server., type: str}
     dr_instance_id: {description: The DR instance., type: str}
     changed: {description: Whether anything changed for this server., type: bool}

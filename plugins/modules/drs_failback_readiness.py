@@ -148,7 +148,7 @@ servers:
       description: Per check - passed, severity, detail and (when failed) fix.
       type: dict
     recovery_instance_id: {description: The DR recovery instance., type: str}
-    failback_source_server_id: {description: "The FAILBACK source server, when it exists.", type: str}
+    failback_source_server_id: {description: "\"The FAILBACK source server, when it exists.\"", type: str}
     failback_replication_state: {description: Its replication state., type: str}
     original_instance_id: {description: The original instance., type: str}
     original_region: {description: The original region., type: str}

@@ -144,7 +144,7 @@ servers:
     attempts: {description: ReverseReplication calls made (agent-not-ready conflicts retried)., type: int}
     ready: {description: Whether the reversed replication is CONTINUOUS with lag under the threshold., type: bool}
     changed: {description: Whether this server changed (or would in check mode)., type: bool}
-    error: {description: "Why this server failed, with the fix.", type: str}
+    error: {description: "\"Why this server failed, with the fix.\"", type: str}
 record_entries:
   description: Execution record entries (with O(record_phase)).
   returned: when O(record_phase) is set

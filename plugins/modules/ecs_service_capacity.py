@@ -44,7 +44,9 @@ options:
     choices: [failover, failback]
     default: failover
   recorded:
-    description: The execution record's resource entries (C(execution_record_info) RV(execution.resources)).
+    description:
+      - The execution record's resource entries (C(execution.resources) of
+        M(enterprise_dr.orchestration.execution_record_info)).
     type: list
     elements: dict
     default: []
@@ -92,11 +94,11 @@ services:
   contains:
     resource: {description: The host's ARN., type: str}
     name: {description: The inventory host., type: str}
-    status: {description: C(succeeded), C(failed) or C(skipped)., type: str}
+    status: {description: "C(succeeded), C(failed) or C(skipped).", type: str}
     summary: {description: One line for people., type: str}
     changed: {description: Whether the service was (or would be) updated., type: bool}
     before: {description: The service's state before., type: dict}
-    after: {description: Region, desired and running counts, task definition, health check after., type: dict}
+    after: {description: "Region, desired and running counts, task definition, health check after.", type: dict}
     plan: {description: What would happen (check mode)., type: str}
     error: {description: What failed., type: str}
     remediation: {description: The fix., type: str}
@@ -106,6 +108,7 @@ diff:
   type: dict
 """
 
+import functools
 import time
 
 try:
@@ -362,17 +365,17 @@ def wait_for(factory, items, p):
         return states
     deadline = time.monotonic() + p["wait_timeout"]
     waiting = list(items)
+
+    def poll(by_key, key):
+        client = factory.client("ecs", account_id=key[0], region=key[1])
+        return ecs.read_services(client, [i["host"]["dr_resource_id"] for i in by_key[key]], key[0], key[1])
+
     while waiting:
         by_key = {}
         for item in waiting:
             by_key.setdefault((item["host"].get("dr_account_id"), item["side"]["region"]), []).append(item)
-
-        def poll(key, by_key=by_key):
-            client = factory.client("ecs", account_id=key[0], region=key[1])
-            return ecs.read_services(client, [i["host"]["dr_resource_id"] for i in by_key[key]], key[0], key[1])
-
         try:
-            polled = run_concurrently(poll, list(by_key))
+            polled = run_concurrently(functools.partial(poll, by_key), list(by_key))
         except ecs.ServiceReadError:
             polled = {}
         still = []

@@ -77,7 +77,7 @@ services:
       description: C(desired_count) of the serving side, C(task_definition), C(source_region), C(target_region),
         C(target_desired_count).
       type: dict
-    source: {description: "The serving side now (arn, counts, task_definition, reachable).", type: dict}
+    source: {description: "\"The serving side now (arn, counts, task_definition, reachable).\"", type: dict}
     target: {description: The side that takes over., type: dict}
 """
 

@@ -83,7 +83,7 @@ resources:
     status: {description: C(succeeded) or C(failed)., type: str}
     changed: {description: Whether it changed (would change in check mode)., type: bool}
     actions: {description: The calls made (or that check mode would make)., type: list, elements: str}
-    plan: {description: What happens, in words., type: str}
+    plan: {description: "What happens, in words.", type: str}
     summary: {description: One line for the record., type: str}
     before: {description: Both file systems and their replication before., type: dict}
     after: {description: The same after; C(recovery_point_time) is the DR copy's last sync., type: dict}

@@ -70,8 +70,8 @@ resources:
     remediation: {description: The fix., type: str}
     state: {description: Both file systems and their replication., type: dict}
     replication_lag_seconds: {description: Seconds since the last sync., type: int}
-    status: {description: The row as a record entry - C(succeeded) when ready, else C(failed)., type: str}
-    after: {description: The state, with C(recovery_point_time) (the last sync)., type: dict}
+    status: {description: "The row as a record entry - C(succeeded) when ready, else C(failed).", type: str}
+    after: {description: "The state, with C(recovery_point_time) (the last sync).", type: dict}
     error: {description: The problems in one line., type: str}
     summary: {description: One line for the record., type: str}
 """

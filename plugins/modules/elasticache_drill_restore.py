@@ -76,10 +76,10 @@ datastores:
     name: {description: The inventory host., type: str}
     changed: {description: Whether anything changed (or would)., type: bool}
     plan: {description: What would happen or happened., type: str}
-    status: {description: succeeded, failed or skipped (check mode)., type: str}
+    status: {description: "succeeded, failed or skipped (check mode).", type: str}
     summary: {description: One line for people., type: str}
     before: {description: The temporary group and snapshot before., type: dict}
-    after: {description: The temporary group, its snapshot, connectivity and recovery_point_time., type: dict}
+    after: {description: "The temporary group, its snapshot, connectivity and recovery_point_time.", type: dict}
     error: {description: What failed., type: str}
     remediation: {description: The fix., type: str}
 diff:

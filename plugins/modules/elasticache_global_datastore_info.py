@@ -71,7 +71,7 @@ datastores:
     resource: {description: The host's ARN., type: str}
     name: {description: The inventory host., type: str}
     ready: {description: True when nothing stops the promotion., type: bool}
-    problems: {description: What stops it, with the resource named., type: list, elements: str}
+    problems: {description: "What stops it, with the resource named.", type: list, elements: str}
     status: {description: succeeded (ready) or failed., type: str}
     summary: {description: One line for people., type: str}
     global_datastore: {description: The datastore (snake_case) with its members., type: dict}

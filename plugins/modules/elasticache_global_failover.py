@@ -102,7 +102,7 @@ datastores:
     status: {description: succeeded or failed., type: str}
     summary: {description: One line for people., type: str}
     before: {description: Roles and states before., type: dict}
-    after: {description: Roles, states, the connectivity check and recovery_point_time after., type: dict}
+    after: {description: "Roles, states, the connectivity check and recovery_point_time after.", type: dict}
     replication_lag_seconds:
       description: GlobalDatastoreReplicationLag of the target member before the switch.
       type: float

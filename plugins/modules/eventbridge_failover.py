@@ -69,9 +69,9 @@ resources:
     status: {description: C(succeeded) or C(failed)., type: str}
     changed: {description: Whether this resource changed (would change in check mode)., type: bool}
     actions: {description: The calls made (or that check mode would make)., type: list, elements: str}
-    plan: {description: What happens to this resource, in words., type: str}
+    plan: {description: "What happens to this resource, in words.", type: str}
     summary: {description: One line for the record., type: str}
-    before: {description: Rule states of both regions, or the endpoint's health check, before., type: dict}
+    before: {description: "Rule states of both regions, or the endpoint's health check, before.", type: dict}
     after: {description: The same after (predicted in check mode)., type: dict}
     error: {description: Why this resource failed., type: str}
     remediation: {description: The fix., type: str}

@@ -57,9 +57,9 @@ resources:
     ready: {description: "Whether the failover can run for it.", type: bool}
     problems: {description: Why it cannot., type: list, elements: str}
     remediation: {description: "The fix.", type: str}
-    plan: {description: "What the failover would do, in words.", type: str}
-    state: {description: "Rule states of both regions, or the endpoint and its health check.", type: dict}
-    status: {description: "The row as a record entry - C(succeeded) when ready, else C(failed).", type: str}
+    plan: {description: "\"What the failover would do, in words.\"", type: str}
+    state: {description: "\"Rule states of both regions, or the endpoint and its health check.\"", type: dict}
+    status: {description: "\"The row as a record entry - C(succeeded) when ready, else C(failed).\"", type: str}
     after: {description: "The same as RV(resources[].state) (nothing changes).", type: dict}
     error: {description: "The problems in one line.", type: str}
     summary: {description: "One line for the record (what a failover would do).", type: str}

@@ -59,9 +59,9 @@ resources:
     status: {description: C(succeeded) or C(failed)., type: str}
     changed: {description: Whether anything was (or would be) created., type: bool}
     actions: {description: C(backup) and/or C(copy)., type: list, elements: str}
-    plan: {description: What happens, in words., type: str}
+    plan: {description: "What happens, in words.", type: str}
     summary: {description: One line for the record., type: str}
-    before: {description: The restored file system, its backup and the copy before., type: dict}
+    before: {description: "The restored file system, its backup and the copy before.", type: dict}
     after: {description: The same after (the copy in the original region AVAILABLE)., type: dict}
     error: {description: Why it failed., type: str}
     remediation: {description: The fix., type: str}
@@ -170,8 +170,8 @@ def main():
                 dr = factory.client("fsx", account_id=account, region=state["dr_region"])
                 primary = factory.client("fsx", account_id=account, region=state["primary_region"])
                 scope = {k: v for k, v in fsx.tags_dict(state["restored"][0]).items() if k in fsx.SCOPE_TAGS}
-                tags = [{"Key": k, "Value": v} for k, v in dict(scope, **{fsx.TAG_EXECUTION: execution_id,
-                                                                           fsx.TAG_PURPOSE: PURPOSE}).items()]
+                wanted = dict(scope, **{fsx.TAG_EXECUTION: execution_id, fsx.TAG_PURPOSE: PURPOSE})
+                tags = [{"Key": k, "Value": v} for k, v in wanted.items()]
                 backup = state["backup"] or dr.create_backup(
                     FileSystemId=restored_id, Tags=tags,
                     ClientRequestToken=fsx.token(execution_id, PURPOSE, restored_id))["Backup"]

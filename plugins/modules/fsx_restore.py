@@ -74,10 +74,10 @@ resources:
     status: {description: C(succeeded) or C(failed)., type: str}
     changed: {description: Whether it changed (would change in check mode)., type: bool}
     actions: {description: The calls made (or that check mode would make)., type: list, elements: str}
-    plan: {description: What happens, in words., type: str}
+    plan: {description: "What happens, in words.", type: str}
     summary: {description: One line for the record., type: str}
     before: {description: The newest DR copy and any restored file system before., type: dict}
-    after: {description: The restored file system (ID, lifecycle, DNS name) and C(recovery_point_time)., type: dict}
+    after: {description: "The restored file system (ID, lifecycle, DNS name) and C(recovery_point_time).", type: dict}
     error: {description: Why it failed., type: str}
     remediation: {description: The fix., type: str}
 """

@@ -59,10 +59,10 @@ resources:
     ready: {description: Whether a restore can run., type: bool}
     problems: {description: Why not., type: list, elements: str}
     remediation: {description: The fix., type: str}
-    plan: {description: What INSTANTIATE would restore, in words., type: str}
+    plan: {description: "What INSTANTIATE would restore, in words.", type: str}
     backup_age_seconds: {description: Age of the newest copy's data., type: int}
     status: {description: The row as a record entry., type: str}
-    after: {description: The newest copy (C(backup_id), C(recovery_point_time))., type: dict}
+    after: {description: "The newest copy (C(backup_id), C(recovery_point_time)).", type: dict}
     error: {description: The problems in one line., type: str}
 """
 

@@ -64,7 +64,7 @@ clusters:
     problems: {description: What stops it., type: list, elements: str}
     status: {description: succeeded (ready) or failed., type: str}
     summary: {description: One line for people., type: str}
-    after: {description: Cluster states, the newest snapshot or seed and its time., type: dict}
+    after: {description: "Cluster states, the newest snapshot or seed and its time.", type: dict}
 """
 
 try:
@@ -106,7 +106,7 @@ def read_one(factory, item, params):
             violation = scope_violation(f"{name} ({region})", tags, params["customer"], params["environment"])
             if violation:
                 problems.append(violation["message"])
-    source, _ = found.get("source", (None, {}))
+    source, dummy = found.get("source", (None, {}))
     target, target_tags = found.get("target", (None, {}))
     if item.get("mode") == "multi-region":
         multi = mdb.describe_multi(client(item["target_region"]), item.get("multi_region_cluster_name"))

@@ -113,7 +113,7 @@ clusters:
     name: {description: The inventory host., type: str}
     changed: {description: Whether anything changed (or would)., type: bool}
     plan: {description: What would happen or happened., type: str}
-    status: {description: succeeded, failed or skipped (check mode)., type: str}
+    status: {description: "succeeded, failed or skipped (check mode).", type: str}
     summary: {description: One line for people., type: str}
     before: {description: Target and source cluster states before., type: dict}
     after:
@@ -382,7 +382,7 @@ class Runner:
         if seed_doc is None and snapshot_mode and tags.get(SEED) and self.params["state"] in (
                 "restored", "primary", "checked"):
             # A resumed run, or a later phase: the cluster names the seed it was restored from.
-            bucket, _, key = tags[SEED].partition("/")
+            bucket, dummy, key = tags[SEED].partition("/")
             seed_doc = mdb.read_seed(self.c(item, item["target_region"], "s3"), bucket, key)
             seed_arn = seed_arn or f"arn:aws:s3:::{bucket}/{key}"
         if seed_doc:

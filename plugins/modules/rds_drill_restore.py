@@ -67,7 +67,7 @@ replicas:
     status: {description: C(succeeded) or C(failed)., type: str}
     changed: {description: Whether something was created or deleted., type: bool}
     summary: {description: One line for people., type: str}
-    after: {description: The temporary instance, its endpoint check and the recovery point., type: dict}
+    after: {description: "The temporary instance, its endpoint check and the recovery point.", type: dict}
     error: {description: What failed., type: str}
     remediation: {description: The fix., type: str}
 plan:
@@ -80,7 +80,8 @@ plan:
 import datetime
 
 try:
-    import botocore
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import ClientError
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
@@ -97,7 +98,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import check_scope
 
 TAG_RESTORE_OF = "dr:drill-restore-of"
-AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, botocore.exceptions.WaiterError)
 
 
 def drill_identifier(identifier):
@@ -107,7 +107,7 @@ def drill_identifier(identifier):
 def _snapshot(client, identifier):
     try:
         found = client.describe_db_snapshots(DBSnapshotIdentifier=identifier)["DBSnapshots"]
-    except botocore.exceptions.ClientError as e:
+    except ClientError as e:
         if e.response.get("Error", {}).get("Code") in ("DBSnapshotNotFound", "DBSnapshotNotFoundFault"):
             return None
         raise
@@ -139,7 +139,7 @@ def main():
             replica = rds_replica.describe(client, spec["identifier"])
             temporary = rds_replica.describe(client, drill)
             snapshot = _snapshot(client, drill)
-        except AWS_ERRORS as e:
+        except (BotoCoreError, ClientError) as e:
             row.update(status="failed", error=f"reading {spec['identifier']}: {e}",
                        remediation="check the account's RDS access in the DR region, then re-run")
             continue
@@ -219,7 +219,7 @@ def main():
                     client.delete_db_snapshot(DBSnapshotIdentifier=drill)
                 row.update(status="succeeded", after={"drill_instance_deleted": True},
                            summary=f"{drill} and its snapshot deleted" if row["changed"] else "no drill restore left")
-        except AWS_ERRORS as e:
+        except (BotoCoreError, ClientError) as e:
             row.update(status="failed", error=f"{params['state']} of {drill}: {e}",
                        remediation="fix the cause named by AWS and re-run; the drill's CLEANUP removes what is left")
     module.exit_json(changed=any(r["changed"] for r in rows), replicas=rows, plan=plan)

@@ -98,7 +98,7 @@ pairs:
   contains:
     resource: {description: The resource key given., type: str}
     name: {description: The inventory host given., type: str}
-    action: {description: C(none), C(wait), C(promote), C(create) or C(replace)., type: str}
+    action: {description: "C(none), C(wait), C(promote), C(create) or C(replace).", type: str}
     status: {description: C(succeeded) or C(failed)., type: str}
     changed: {description: Whether it changed (or would in check mode)., type: bool}
     summary: {description: One line for people., type: str}
@@ -114,7 +114,8 @@ plan:
 """
 
 try:
-    import botocore
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import ClientError
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
@@ -130,8 +131,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.module
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import check_scope
-
-AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, botocore.exceptions.WaiterError)
 
 
 def _view(instance):
@@ -194,7 +193,7 @@ def main():
         except rds_replica.ReplicaError as e:
             row.update(status="failed", error=f"{spec['target_identifier']} ({spec['target_region']}): {e}",
                        remediation=e.remediation, action="none")
-        except AWS_ERRORS as e:
+        except (BotoCoreError, ClientError) as e:
             row.update(status="failed", error=f"reading {spec['target_identifier']}: {e}", action="none",
                        remediation="check the account's RDS access in both regions, then re-run")
     try:
@@ -224,7 +223,7 @@ def main():
                 _promote(params, row, spec, target_client, target)
             else:
                 _replicate(params, row, spec, source_client, target, old)
-        except AWS_ERRORS as e:
+        except (BotoCoreError, ClientError) as e:
             row.update(status="failed", error=f"{row['action']} for {spec['target_identifier']}: {e}",
                        remediation="fix the cause named by AWS and re-run the same command (it resumes)")
     module.exit_json(changed=any(r["changed"] for r in rows), pairs=rows, plan=plan)

@@ -68,7 +68,7 @@ pairs:
   contains:
     resource: {description: The resource key given., type: str}
     name: {description: The inventory host given., type: str}
-    target: {description: The replica (status, source, replicating, tags, endpoint)., type: dict}
+    target: {description: "The replica (status, source, replicating, tags, endpoint).", type: dict}
     source: {description: The primary (when its region answers)., type: dict}
     ready: {description: Whether the replica can be promoted., type: bool}
     problems: {description: Why not., type: list, elements: str}

@@ -81,9 +81,9 @@ zones:
     status: {description: C(succeeded) or C(failed)., type: str}
     summary: {description: One line for people., type: str}
     changed: {description: Whether DNS was (or would be) changed., type: bool}
-    plan: {description: What ACTIVATE changes (check mode, drills)., type: list}
+    plan: {description: "What ACTIVATE changes (check mode, drills).", type: list}
     before: {description: Each record's routing and health check before., type: dict}
-    after: {description: The change ID, the answers DNS gives and the serving region., type: dict}
+    after: {description: "The change ID, the answers DNS gives and the serving region.", type: dict}
     error: {description: What failed., type: str}
     remediation: {description: The fix., type: str}
 """

@@ -14,11 +14,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 try:
-    import boto3
     from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
 except ImportError:  # reported by the inventory plugin
-    boto3 = None
     BotoCoreError = ClientError = Exception
     DeferredRefreshableCredentials = object
 
@@ -265,7 +263,7 @@ def elasticache_datastores(client, arns):
     """
     groups, global_ids = {}, set()
     for arn in arns:
-        kind, _, name = arn.split(":", 5)[5].partition(":")
+        kind, dummy, name = arn.split(":", 5)[5].partition(":")
         if kind == "globalreplicationgroup":
             global_ids.add(name)
             continue
@@ -318,7 +316,7 @@ def elasticache_detached(client):
             pair = detached.setdefault(global_id, {})
             pair[parts[3]] = parts[6]
             for peer in (tags.get("dr:elasticache-detached-peers") or "").split(","):
-                region, _, group_id = peer.partition("=")
+                region, dummy, group_id = peer.partition("=")
                 if region and group_id:
                     pair.setdefault(region.strip(), group_id.strip())
     return detached
@@ -331,7 +329,7 @@ def memorydb_clusters(client, arns):
     """
     clusters, multi_names = {}, set()
     for arn in arns:
-        kind, _, name = arn.split(":", 5)[5].partition("/")
+        kind, dummy, name = arn.split(":", 5)[5].partition("/")
         if kind == "multiregioncluster":
             multi_names.add(name)
             continue

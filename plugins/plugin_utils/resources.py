@@ -438,7 +438,7 @@ def fold_elasticache(candidates, accounts):
         if group:
             replication_groups.setdefault(candidate["region"], group["replication_group_id"])
         for peer in (candidate["tags"].get("dr:elasticache-detached-peers") or "").split(","):
-            region, _, group_id = peer.partition("=")
+            region, dummy, group_id = peer.partition("=")
             if region and group_id:
                 replication_groups.setdefault(region.strip(), group_id.strip())
         for (account_id, _region), block_detached in detached.items():

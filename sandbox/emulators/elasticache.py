@@ -84,7 +84,7 @@ def _list_param(params, prefix, member):
     for key, value in params.items():
         head = f"{prefix}.{member}."
         if key.startswith(head):
-            index, _, field = key[len(head):].partition(".")
+            index, dummy, field = key[len(head):].partition(".")
             items.setdefault(int(index), {})[field] = value
     return [items[i] for i in sorted(items)]
 

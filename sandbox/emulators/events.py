@@ -218,8 +218,7 @@ def _handle(call):
         with _LOCK:
             result = OPERATIONS[call.operation](params, call.account, call.region)
     except EventsError as exc:
-        return exc.status, {"Content-Type": "application/x-amz-json-1.1"}, {"__type": exc.code,
-                                                                             "message": exc.message}
+        return exc.status, {"Content-Type": "application/x-amz-json-1.1"}, {"__type": exc.code, "message": exc.message}
     return 200, {"Content-Type": "application/x-amz-json-1.1"}, result
 
 

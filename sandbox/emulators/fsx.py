@@ -200,8 +200,7 @@ def _handle(call):
     try:
         result = OPERATIONS[call.operation](params, call.account, call.region)
     except FsxError as exc:
-        return exc.status, {"Content-Type": "application/x-amz-json-1.1"}, {"__type": exc.code,
-                                                                             "Message": exc.message}
+        return exc.status, {"Content-Type": "application/x-amz-json-1.1"}, {"__type": exc.code, "Message": exc.message}
     return 200, {"Content-Type": "application/x-amz-json-1.1"}, result
 
 

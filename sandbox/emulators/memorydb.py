@@ -168,7 +168,7 @@ def create_cluster(call, params):
             raise _Error("InvalidSnapshotStateFault", f"Snapshot {params['SnapshotName']} is {snapshot.status}")
         source = {"source": params["SnapshotName"], "snapshot_time": _snapshot_time(snapshot)}
     for arn in params.get("SnapshotArns") or []:
-        bucket, _, key = arn.split(":::", 1)[-1].partition("/")
+        bucket, dummy, key = arn.split(":::", 1)[-1].partition("/")
         try:
             body = _s3(call.account).get_object(bucket, key)
         except Exception:  # moto raises its own missing-bucket / missing-key types

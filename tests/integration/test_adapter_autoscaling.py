@@ -44,9 +44,9 @@ def test_check_then_failover_then_failback(sandbox, estate):
 
     rc, out, err = run(sandbox, "failover.yml", estate, *ONLY)
     assert rc == 0, out[-3000:] + err[-2000:]
-    capacity, serving, _ = group(sandbox, "acme-prod-web", DR)
+    capacity, serving, dummy = group(sandbox, "acme-prod-web", DR)
     assert capacity == (2, 4, 2) and serving == 2
-    capacity, _, old = group(sandbox, "acme-prod-web", PRIMARY)
+    capacity, dummy, old = group(sandbox, "acme-prod-web", PRIMARY)
     assert capacity == (0, 4, 0) and old["AutoScalingGroupName"] == "acme-prod-web"  # scaled down, never deleted
     # The other customer's groups are untouched.
     assert group(sandbox, "globex-prod-batch", PRIMARY)[0] == (1, 2, 1)
@@ -68,7 +68,7 @@ def test_check_then_failover_then_failback(sandbox, estate):
     sandbox.clear_requests()
     rc, out, err = run(sandbox, "failback.yml", estate, *ONLY)
     assert rc == 0, out[-3000:] + err[-2000:]
-    capacity, serving, _ = group(sandbox, "acme-prod-web", PRIMARY)
+    capacity, serving, dummy = group(sandbox, "acme-prod-web", PRIMARY)
     assert capacity == (2, 4, 2) and serving == 2
     assert group(sandbox, "acme-prod-web", DR)[0] == (0, 4, 0)
     assert updates(sandbox) == [("UpdateAutoScalingGroup", PRIMARY), ("UpdateAutoScalingGroup", DR)]
@@ -80,7 +80,7 @@ def test_drill_scales_a_dr_copy_and_leaves_nothing_behind(sandbox, estate):
     assert rc == 0, out[-3000:] + err[-2000:]
     # The serving group was never touched; the DR group went to the drill capacity and back.
     assert group(sandbox, "acme-prod-web", PRIMARY)[0] == (2, 4, 2)
-    capacity, _, found = group(sandbox, "acme-prod-web", DR)
+    capacity, dummy, found = group(sandbox, "acme-prod-web", DR)
     assert capacity == (0, 4, 0) and found["Instances"] == []
     assert updates(sandbox) == [("UpdateAutoScalingGroup", DR), ("UpdateAutoScalingGroup", DR)]
     [record] = records(estate)
@@ -103,7 +103,7 @@ def test_kill_mid_activate_then_rerun_scales_once(sandbox, estate):
     assert rc == 0, out[-3000:] + err[-2000:]
     # One scale-up of the DR group in all, then one scale-down of the old one.
     assert updates(sandbox) == [("UpdateAutoScalingGroup", DR), ("UpdateAutoScalingGroup", PRIMARY)]
-    capacity, serving, _ = group(sandbox, "acme-prod-web", DR)
+    capacity, serving, dummy = group(sandbox, "acme-prod-web", DR)
     assert capacity == (2, 4, 2) and serving == 2
     assert group(sandbox, "acme-prod-web", PRIMARY)[0] == (0, 4, 0)
     [record] = records(estate)

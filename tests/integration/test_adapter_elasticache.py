@@ -109,7 +109,7 @@ def test_failover_promotes_the_dr_member_checks_it_and_failback_returns_the_role
     rc, out, err = run(sandbox, "failback.yml", seeded)
     assert rc == 0, out[-4000:] + err[-2000:]
     assert roles(datastore(sandbox, "acme-prod-sessions")) == {PRIMARY: "PRIMARY", DR: "SECONDARY"}
-    [failback] = [c for c in calls(sandbox, "FailoverGlobalReplicationGroup")]
+    [failback] = list(calls(sandbox, "FailoverGlobalReplicationGroup"))
     assert failback["region"] == PRIMARY
 
 
@@ -157,7 +157,7 @@ def test_check_mode_prints_each_datastore_and_makes_no_mutating_call(sandbox, se
     rc, out, err = run(sandbox, "failover.yml", seeded, check=True)
     assert rc == 0, out[-4000:] + err[-2000:]
     assert "FailoverGlobalReplicationGroup to acme-prod-sessions-dr in us-west-2" in out
-    assert [r for r in sandbox.mutating_requests("elasticache")] == []
+    assert list(sandbox.mutating_requests("elasticache")) == []
     assert roles(datastore(sandbox, "acme-prod-sessions")) == {PRIMARY: "PRIMARY", DR: "SECONDARY"}
 
 

@@ -67,7 +67,8 @@ def run(sandbox, playbook, store, *extra, check=False):
     return sandbox.run_ansible(args)
 
 
-def rule_states(sandbox, rules=ACME_RULES + [GLOBEX_RULE]):
+def rule_states(sandbox, rules=None):
+    rules = ACME_RULES + [GLOBEX_RULE] if rules is None else rules
     found = {}
     for region in (PRIMARY, DR):
         events = sandbox.client("events", ACCOUNT, region)

@@ -372,6 +372,6 @@ def test_failover_workflow_runs_phase_templates_into_one_record_with_the_awx_app
     assert instances_by_name(sandbox, PRIMARY)["globex-stg-web01"]["State"]["Name"] == "running"
 
     # The read-only status template over the same record, as an operator launches it.
-    runner, stdout, _ = awx.launch("DR status", answers={"customer": "acme", "env": "production"},
-                                   awx_vars={"awx_user_name": "jane"})
+    runner, stdout, dummy = awx.launch("DR status", answers={"customer": "acme", "env": "production"},
+                                       awx_vars={"awx_user_name": "jane"})
     assert runner.status == "successful", stdout[-3000:]

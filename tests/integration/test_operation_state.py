@@ -11,7 +11,7 @@ from tests.integration.test_failover import DR
 from tests.integration.test_failover import instances_by_name
 from tests.integration.test_failover import jobs
 from tests.integration.test_failover import run
-from tests.integration.test_failover import seeded  # noqa: F401 - fixture
+from tests.integration.test_failover import seeded  # noqa: F401 pylint: disable=unused-import
 
 
 def _records(store):

@@ -44,7 +44,7 @@ def test_calls_complete_under_throttling(sandbox, service, rate):
         sandbox.set_faults(service=service, throttle_rate=rate)
     started = time.monotonic()
     try:
-        for _ in range(CALLS):
+        for _attempt in range(CALLS):
             call(client, ids)
     finally:
         sandbox.clear_faults()

@@ -54,7 +54,7 @@ def group(region, group_id, node_type="cache.r6g.large"):
 
 
 def polls(region="us-east-1", count=ec.POLLS_PER_TRANSITION):
-    for _ in range(count):
+    for _poll in range(count):
         ec.tick()
 
 
@@ -138,7 +138,7 @@ def test_memorydb_multi_region_copy_snapshot_and_restore_states():
         "acl_name": "open-access"})
     json_call(E1, "DescribeClusters")
     assert backend.clusters["ledger"].status == "creating"
-    for _ in range(mdb.POLLS_PER_TRANSITION):
+    for _poll in range(mdb.POLLS_PER_TRANSITION):
         mdb.tick()
     assert backend.clusters["ledger"].status == "available"
     backend.create_snapshot(cluster_name="ledger", snapshot_name="ledger-daily")
@@ -147,7 +147,7 @@ def test_memorydb_multi_region_copy_snapshot_and_restore_states():
     refused = json_call(E1, "CopySnapshot", SourceSnapshotName="ledger-daily", TargetSnapshotName="exp",
                         TargetBucket="b")
     assert refused[1]["__type"] == "InvalidSnapshotStateFault"
-    for _ in range(mdb.POLLS_PER_TRANSITION):
+    for _poll in range(mdb.POLLS_PER_TRANSITION):
         mdb.tick()
     bucket = f"b-{uuid.uuid4().hex[:8]}"
     s3_backends[A]["aws"].create_bucket(bucket, W2)
@@ -158,7 +158,7 @@ def test_memorydb_multi_region_copy_snapshot_and_restore_states():
     export = json_call(E1, "CopySnapshot", SourceSnapshotName="ledger-daily", TargetSnapshotName="exp",
                        TargetBucket=bucket + "-e1")
     assert export[1]["Snapshot"]["Status"] == "creating"
-    for _ in range(mdb.POLLS_PER_TRANSITION):
+    for _poll in range(mdb.POLLS_PER_TRANSITION):
         mdb.tick()
     seed = json.loads(s3_backends[A]["aws"].get_object(bucket + "-e1", "exp.rdb").value)
     assert seed["snapshot"] == "ledger-daily" and seed["snapshot_time"]

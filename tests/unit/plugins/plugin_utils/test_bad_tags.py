@@ -69,8 +69,8 @@ def test_a_drs_strategy_outside_the_adapter_is_reported():
     assert "launch-into-instance, new-instance" in error["problem"]
 
 
-@pytest.mark.parametrize("key,meant", [("customer", "Customer"), ("dr:Wave", "dr:wave"), ("dr:wvae", "dr:wave"),
-                                        ("ENVIRONMENT", "Environment")])
+@pytest.mark.parametrize("key,meant", [
+    ("customer", "Customer"), ("dr:Wave", "dr:wave"), ("dr:wvae", "dr:wave"), ("ENVIRONMENT", "Environment")])
 def test_a_misspelt_tag_key_names_the_schema_tag(key, meant):
     resource_tags = tags()
     resource_tags[key] = resource_tags.pop(meant)
