@@ -307,6 +307,75 @@ def test_drill_cleans_up_even_when_a_launch_fails(sandbox, seeded):
     assert not any(servers[h]["sourceServerID"] in launched for h in ACME)
 
 
+def test_drill_stopped_at_its_gate_cleans_up_before_it_stops(sandbox, seeded):
+    """Issue 12, observation 5: nobody answers the drill's validation gate; the run stops there, and its drill
+    instances are gone and its targets stopped and tagged again before it does."""
+    servers = servers_by_hostname(sandbox)
+    rc, out, err = run(sandbox, "drill.yml", seeded, "-e", "customer=globex", "-e", "approval_mode=record",
+                       "-e", "gate_timeout_minutes=0.1")
+    assert rc != 0
+    [record] = _records(seeded)
+    assert record["status"] == "interrupted"
+    assert any("drill-validated-wave-1" in e["message"] for e in record["errors"]), record["errors"]
+    launched = server_jobs(jobs(sandbox))
+    assert {servers[h]["sourceServerID"] for h in GLOBEX} <= set(launched)  # the drill did launch before the gate
+    assert all(job["initiatedBy"] == "START_DRILL" for job_list in launched.values() for job in job_list)
+    drs = sandbox.client("drs", ACCOUNT, DR)
+    assert drs.describe_recovery_instances(filters={})["items"] == []
+    targets = instances_by_name(sandbox, DR)
+    for hostname in GLOBEX:
+        assert targets[hostname]["State"]["Name"] == "stopped"
+        assert targets[hostname]["TagMap"]["AWSDRS"] == "AllowLaunchingIntoThisInstance"
+    assert record["waves"]["CLEANUP/1"]["status"] == "succeeded"
+
+
+def test_a_target_started_after_preflight_fails_only_its_server_with_failure_policy_continue(sandbox, seeded):
+    """Issue 12, observation 12: someone starts app02's target while wave 1 launches. With failure_policy=continue,
+    app02 fails alone with its own error; app01, in the same wave, is launched, activated and cleaned up."""
+    servers = servers_by_hostname(sandbox)
+    sandbox.drs_settings(time_scale=3.0)
+    command = [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/failover.yml", "-e", "customer=acme",
+               "-e", f"execution_store_path={seeded}", *COMMON, "-e", "failure_policy=continue"]
+    process = subprocess.Popen(command, cwd=str(REPO_ROOT), env=sandbox.ansible_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        db = servers["acme-prod-db01"]["sourceServerID"]
+        deadline = time.time() + 300
+        while time.time() < deadline and db not in server_jobs(jobs(sandbox)):
+            time.sleep(0.5)
+        assert db in server_jobs(jobs(sandbox)), "wave 1 never started"
+        target = instances_by_name(sandbox, DR)["acme-prod-app02"]["InstanceId"]
+        sandbox.client("ec2", ACCOUNT, DR).start_instances(InstanceIds=[target])
+        sandbox.drs_settings(time_scale=0.2)
+        out, _err = process.communicate(timeout=600)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0, out[-3000:]  # a server failed; the run says so
+    [record] = _records(seeded)
+    entries = json.loads((seeded / "resources" / (record["execution_id"] + ".json")).read_text())
+    entries = list(entries.values()) if isinstance(entries, dict) else entries
+    app02 = [e for e in entries if e.get("name") == "acme-prod-app02"]
+    assert [(e["phase"], e["status"]) for e in app02] == [("INSTANTIATE", "failed")], app02
+    assert target in app02[0]["error"] and "stopped" in app02[0]["error"], app02[0]["error"]
+    assert record["execution_id"] in app02[0]["remediation"]
+    # Nobody else carries app02's error, and the rest of its wave went through every phase.
+    others = [e for e in entries if e.get("name") != "acme-prod-app02"]
+    assert others and all(not e.get("error") and e["status"] == "succeeded" for e in others), others
+    # Each resource's entry is its latest: app01 went on to the last phase.
+    assert [e["phase"] for e in others if e.get("name") == "acme-prod-app01"] == ["REPLICATE"]
+    launched = server_jobs(jobs(sandbox))
+    assert servers["acme-prod-app02"]["sourceServerID"] not in launched
+    assert servers["acme-prod-app01"]["sourceServerID"] in launched
+    recovery = sandbox.client("drs", ACCOUNT, DR).describe_recovery_instances(filters={})["items"]
+    assert {r["sourceServerID"] for r in recovery} == {servers[h]["sourceServerID"]
+                                                       for h in ("acme-prod-db01", "acme-prod-app01")}
+    sources = instances_by_name(sandbox, PRIMARY)
+    assert sources["acme-prod-app01"]["State"]["Name"] == "stopped"  # CLEANUP retired it
+    assert sources["acme-prod-app02"]["State"]["Name"] == "running"  # production stays where it was
+    assert [e for e in record["errors"] if "acme-prod-app02" not in e["message"]] == []
+
+
 def test_failed_health_check_takes_only_that_server_out_of_the_failover(sandbox, tmp_path):
     sandbox.reset()
     unhealthy = estate()
