@@ -24,6 +24,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_la
 TAG_ALIAS = "dr:alias"
 TAG_RESERVED = "dr:reserved-concurrency"
 TAG_PROVISIONED = "dr:provisioned-concurrency"
+TAG_KEEP = "dr:keep-versions"
 DEFAULT_KEEP_VERSIONS = 3
 LATEST = "$LATEST"
 # What PublishVersion copies from $LATEST: a version that matches these is what a new publish would give.
@@ -292,6 +293,12 @@ def event_source_steps(target, source):
     enable = [m["uuid"] for m in target.get("event_sources") or [] if m["state"] not in ESM_ON]
     disable = [m["uuid"] for m in source.get("event_sources") or [] if m["state"] not in ESM_OFF]
     return enable, disable
+
+
+def keep_for(host, default):
+    """Versions CLEANUP keeps: the function's ``dr:keep-versions`` tag (at least 1), else ``default``."""
+    value = str((host.get("dr_tags") or {}).get(TAG_KEEP) or "").strip()
+    return int(value) if value.isdigit() and int(value) >= 1 else int(default)
 
 
 def versions_in_use(state, provisioned_qualifiers=()):

@@ -52,7 +52,9 @@ options:
     elements: dict
     default: []
   keep_versions:
-    description: Published versions O(action=prune) keeps (the newest), besides those in use.
+    description:
+      - Published versions O(action=prune) keeps (the newest), besides those in use; a function's
+        C(dr:keep-versions) tag overrides it.
     type: int
     default: 3
   drill_payload:
@@ -209,7 +211,8 @@ def plan_item(action, host, source, target, p):
         item["steps"].extend(("enable_esm", uuid) for uuid in enable)
         item["steps"].extend(("disable_esm", uuid) for uuid in disable)
     if action == "prune":
-        item["delete"] = lam.versions_to_delete(target, p["keep_versions"], target.get("provisioned_qualifiers", ()))
+        item["keep"] = lam.keep_for(host, p["keep_versions"])
+        item["delete"] = lam.versions_to_delete(target, item["keep"], target.get("provisioned_qualifiers", ()))
         item["steps"].extend(("delete_version", v) for v in item["delete"])
     item["change"] = bool(item["steps"])
     return item
@@ -382,7 +385,7 @@ def result_row(action, item, outcome, p):
         after = {"deleted_versions": item["delete"], "kept_versions": kept, "serving_region": target["region"]}
         summary = (f"{name} in {target['region']}: deleted versions {', '.join(item['delete'])}, kept "
                    f"{', '.join(kept) or 'none'}" if item["delete"]
-                   else f"{name} in {target['region']}: no version beyond the {p['keep_versions']} kept")
+                   else f"{name} in {target['region']}: no version beyond the {item['keep']} kept")
         return pairs.row(host, "succeeded", summary, before=before, after=after, changed=item["change"])
     levels = item["levels"]
     provisioned = item.get("provisioned") or target.get("provisioned") or {}

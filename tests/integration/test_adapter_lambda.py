@@ -1,5 +1,7 @@
 """The Lambda adapter through the real playbooks on the sandbox, asserting on Lambda state via boto3."""
 
+import time
+
 import pytest
 
 from iam import least_privilege
@@ -10,6 +12,7 @@ from tests.integration.app_tier_helpers import mutating
 from tests.integration.app_tier_helpers import records
 from tests.integration.app_tier_helpers import resources_of
 from tests.integration.app_tier_helpers import run
+from tests.integration.app_tier_helpers import start_and_kill_when
 from tests.integration.app_tier_helpers import start_and_kill_when
 
 ESTATE = "tests/integration/estates/lambda.yml"
@@ -22,6 +25,11 @@ HUB = "123456789012"
 def estate(sandbox, tmp_path):
     sandbox.reset()
     sandbox.seed(ESTATE)
+    lam = client(sandbox, PRIMARY)
+    deadline = time.monotonic() + 30
+    while lam.get_provisioned_concurrency_config(FunctionName=FUNCTION, Qualifier="live")["Status"] != "READY":
+        assert time.monotonic() < deadline, "the seeded provisioned concurrency never became READY"
+        time.sleep(0.2)
     return tmp_path
 
 
@@ -64,7 +72,7 @@ def test_check_then_failover_then_failback(sandbox, estate):
     assert rc == 0, out[-3000:] + err[-2000:]
     assert [r for r in sandbox.mutating_requests() if r["service"] != "sts"] == []
     assert "would publish a version of $LATEST in us-west-2" in out
-    assert "reserved concurrency 0 -> 20" in out and "provisioned concurrency on live -> 5" in out
+    assert "reserved concurrency 1 -> 20" in out and "provisioned concurrency on live -> 5" in out
     assert "disable event source mapping" in out
 
     sandbox.clear_requests()
@@ -108,3 +116,84 @@ def test_check_then_failover_then_failback(sandbox, estate):
     assert state(sandbox, DR)["mappings"] == ["Disabled"]
     # The primary's newest version already is its $LATEST: nothing published, its alias already there.
     assert made == [("UpdateEventSourceMapping", PRIMARY), ("UpdateEventSourceMapping", DR)]
+
+
+def test_drill_invokes_the_dr_alias_and_changes_nothing(sandbox, estate):
+    before = (state(sandbox, PRIMARY), state(sandbox, DR))
+    sandbox.clear_requests()
+    rc, out, err = run(sandbox, "drill.yml", estate, *ONLY)
+    assert rc == 0, out[-3000:] + err[-2000:]
+    assert least_privilege.denials(sandbox.requests(), HUB, ["lambda"]) == []
+    # One invocation of the DR alias; no alias, concurrency, version or event source change on either side.
+    assert calls(sandbox) == [("Invoke", DR)]
+    assert (state(sandbox, PRIMARY), state(sandbox, DR)) == before
+    assert "acme-prod-orders-fn:live (version 1) in us-west-2 answered 200" in out
+    [record] = records(estate)
+    [entry] = resources_of(estate, record).values()
+    assert entry["phases"]["ACTIVATE"]["status"] == "succeeded"
+    assert entry["after"]["status_code"] == 200 and entry["after"]["executed_version"] == "1"
+    assert '"sandbox": true' in entry["after"]["response"]
+
+
+def test_kill_mid_activate_then_rerun_does_each_step_once(sandbox, estate):
+    sandbox.drs_settings(time_scale=6.0)  # provisioned concurrency takes ~18 s: the kill lands while ACTIVATE waits
+    lam = client(sandbox, DR)
+
+    def provisioning():
+        try:
+            lam.get_provisioned_concurrency_config(FunctionName=FUNCTION, Qualifier="live")
+            return True
+        except lam.exceptions.ProvisionedConcurrencyConfigNotFoundException:
+            return False
+
+    sandbox.clear_requests()
+    try:
+        start_and_kill_when(sandbox, estate, "failover.yml", provisioning, *ONLY)
+    finally:
+        sandbox.drs_settings(time_scale=0.3)
+    assert ("PutProvisionedConcurrencyConfig", DR) in calls(sandbox)
+    rc, out, err = run(sandbox, "failover.yml", estate, *ONLY)
+    assert rc == 0, out[-3000:] + err[-2000:]
+    made = calls(sandbox)
+    for step in (("PublishVersion", DR), ("UpdateAlias", DR), ("PutFunctionConcurrency", DR),
+                 ("PutProvisionedConcurrencyConfig", DR), ("UpdateEventSourceMapping", DR),
+                 ("UpdateEventSourceMapping", PRIMARY)):
+        assert made.count(step) == 1, (step, made)
+    dr = state(sandbox, DR)
+    assert dr["alias"] == "2" and dr["reserved"] == 20 and dr["provisioned"] == (5, "READY")
+    [record] = records(estate)
+    assert record["status"] == "succeeded" and record.get("resumptions")
+
+
+def test_cleanup_keeps_versions_in_use_and_the_newest(sandbox, estate):
+    from sandbox.resources import _zip_bytes
+
+    lam = client(sandbox, DR)
+    # Version 2 is an orphan release; a "previous" alias keeps version 1 in use; $LATEST is the release to publish.
+    lam.update_function_code(FunctionName=FUNCTION, ZipFile=_zip_bytes("2.3.5"))
+    assert lam.publish_version(FunctionName=FUNCTION)["Version"] == "2"
+    lam.create_alias(FunctionName=FUNCTION, Name="previous", FunctionVersion="1")
+    lam.update_function_code(FunctionName=FUNCTION, ZipFile=_zip_bytes("2.4.1"))
+    arn = lam.get_function(FunctionName=FUNCTION)["Configuration"]["FunctionArn"]
+    lam.tag_resource(Resource=arn, Tags={"dr:keep-versions": "1", "dr:alias": "live"})
+    sandbox.clear_requests()
+    rc, out, err = run(sandbox, "failover.yml", estate, *ONLY)
+    assert rc == 0, out[-3000:] + err[-2000:]
+    assert ("DeleteFunction", DR) in calls(sandbox)
+    dr = state(sandbox, DR)
+    assert dr["alias"] == "3" and dr["versions"] == ["1", "3"]  # 1: the "previous" alias; 3: the newest, live
+    [record] = records(estate)
+    [entry] = resources_of(estate, record).values()
+    assert entry["after"]["deleted_versions"] == ["2"]
+
+
+def test_twin_of_another_customer_is_refused_before_any_change(sandbox, estate):
+    lam = client(sandbox, PRIMARY)
+    arn = lam.get_function(FunctionName=FUNCTION)["Configuration"]["FunctionArn"]
+    lam.tag_resource(Resource=arn, Tags={"Customer": "globex"})
+    sandbox.clear_requests()
+    rc, out, err = run(sandbox, "failover.yml", estate, *ONLY)
+    assert rc != 0
+    assert "Customer='globex', not 'acme'" in out + err
+    assert calls(sandbox) == []
+    assert state(sandbox, DR)["alias"] == "1"
