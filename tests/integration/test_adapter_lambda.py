@@ -13,7 +13,6 @@ from tests.integration.app_tier_helpers import records
 from tests.integration.app_tier_helpers import resources_of
 from tests.integration.app_tier_helpers import run
 from tests.integration.app_tier_helpers import start_and_kill_when
-from tests.integration.app_tier_helpers import start_and_kill_when
 
 ESTATE = "tests/integration/estates/lambda.yml"
 ONLY = ["-e", '{"dr_technologies": ["lambda"]}', "-e", "customer=acme"]
