@@ -173,7 +173,7 @@ def lambda_function(seeder, resource, account_id, region, tags):
                                                       resource["provisioned_concurrency"]))
     sqs = seeder.client("sqs", account_id, region) if resource.get("event_sources") else None
     for source in resource.get("event_sources") or []:
-        url = sqs.create_queue(QueueName=source["queue"], tags=_scope_tags(tags))["QueueUrl"]
+        url = sqs.create_queue(QueueName=source["queue"])["QueueUrl"]  # not a DR resource of its own
         queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         mapping = client.create_event_source_mapping(
             EventSourceArn=queue_arn, FunctionName=resource["name"], Enabled=bool(source.get("enabled", True)),

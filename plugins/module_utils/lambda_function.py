@@ -78,7 +78,7 @@ def version_number(version):
         return -1
 
 
-def _pages(client, operation, key, **params):
+def pages(client, operation, key, **params):
     paginator = client.get_paginator(operation)
     found = []
     for page in paginator.paginate(**params):
@@ -132,7 +132,7 @@ def read_function(client, name, hint, with_versions=False):
     config = answer.get("Configuration") or {}
     aliases = {a["Name"]: {"version": a.get("FunctionVersion"), "revision_id": a.get("RevisionId"),
                            "weights": dict((a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {})}
-               for a in _pages(client, "list_aliases", "Aliases", FunctionName=name)}
+               for a in pages(client, "list_aliases", "Aliases", FunctionName=name)}
     alias, alias_error = choose_alias(hint, aliases)
     state = {
         "exists": True, "name": name, "arn": unqualified(config.get("FunctionArn"))[0],
@@ -144,7 +144,7 @@ def read_function(client, name, hint, with_versions=False):
         "provisioned": read_provisioned(client, name, alias) if alias else None,
     }
     if with_versions:
-        listed = _pages(client, "list_versions_by_function", "Versions", FunctionName=name)
+        listed = pages(client, "list_versions_by_function", "Versions", FunctionName=name)
         state["latest"] = next((version_state(v) for v in listed if v.get("Version") == LATEST), version_state(config))
         state["versions"] = sorted((version_state(v) for v in listed if v.get("Version") != LATEST),
                                    key=lambda v: version_number(v["version"]))
@@ -159,7 +159,7 @@ def esm_state(mapping):
 def read_event_sources(client):
     """``{unqualified function ARN: [mapping]}`` of one region: one paginated listing, whatever the function count."""
     found = {}
-    for mapping in _pages(client, "list_event_source_mappings", "EventSourceMappings"):
+    for mapping in pages(client, "list_event_source_mappings", "EventSourceMappings"):
         found.setdefault(unqualified(mapping.get("FunctionArn"))[0], []).append(esm_state(mapping))
     return found
 

@@ -360,8 +360,8 @@ def invoke(factory, item, payload):
 
 def list_provisioned_qualifiers(factory, item):
     client = _client(factory, item["host"], item["target"]["region"])
-    configs = lam._pages(client, "list_provisioned_concurrency_configs",  # pylint: disable=protected-access
-                         "ProvisionedConcurrencyConfigs", FunctionName=item["name"])
+    configs = lam.pages(client, "list_provisioned_concurrency_configs", "ProvisionedConcurrencyConfigs",
+                        FunctionName=item["name"])
     return [lam.unqualified(c.get("FunctionArn"))[1] for c in configs if lam.unqualified(c.get("FunctionArn"))[1]]
 
 
@@ -383,9 +383,9 @@ def result_row(action, item, outcome, p):
     if action == "prune":
         kept = [v["version"] for v in target.get("versions") or [] if v["version"] not in item["delete"]]
         after = {"deleted_versions": item["delete"], "kept_versions": kept, "serving_region": target["region"]}
-        summary = (f"{name} in {target['region']}: deleted versions {', '.join(item['delete'])}, kept "
-                   f"{', '.join(kept) or 'none'}" if item["delete"]
-                   else f"{name} in {target['region']}: no version beyond the {item['keep']} kept")
+        serving = f"{name} serves {item['alias']} -> version {target.get('alias_version')} in {target['region']}"
+        summary = (f"{serving}; deleted versions {', '.join(item['delete'])}, kept {', '.join(kept) or 'none'}"
+                   if item["delete"] else f"{serving}; no version beyond the {item['keep']} kept to delete")
         return pairs.row(host, "succeeded", summary, before=before, after=after, changed=item["change"])
     levels = item["levels"]
     provisioned = item.get("provisioned") or target.get("provisioned") or {}

@@ -196,3 +196,18 @@ def test_twin_of_another_customer_is_refused_before_any_change(sandbox, estate):
     assert "Customer='globex', not 'acme'" in out + err
     assert calls(sandbox) == []
     assert state(sandbox, DR)["alias"] == "1"
+
+
+def test_emergency_publishes_in_activate_and_defers_cleanup(sandbox, estate):
+    sandbox.clear_requests()
+    rc, out, err = run(sandbox, "failover.yml", estate, *ONLY, "-e", "emergency=true")
+    assert rc == 0, out[-3000:] + err[-2000:]
+    # No INSTANTIATE in an emergency: ACTIVATE publishes the deployed release itself, then moves the alias.
+    assert calls(sandbox) == [("PublishVersion", DR), ("UpdateAlias", DR), ("PutFunctionConcurrency", DR),
+                              ("PutProvisionedConcurrencyConfig", DR), ("UpdateEventSourceMapping", DR),
+                              ("UpdateEventSourceMapping", PRIMARY)]
+    dr = state(sandbox, DR)
+    assert dr["alias"] == "2" and dr["reserved"] == 20 and dr["mappings"] == ["Enabled"]
+    [record] = records(estate)
+    [entry] = resources_of(estate, record).values()
+    assert set(entry["phases"]) == {"PREFLIGHT", "ACTIVATE"}
