@@ -47,7 +47,9 @@ options:
     choices: [failover, failback]
     default: failover
   recorded:
-    description: The execution record's resource entries (C(execution_record_info) RV(execution.resources)).
+    description:
+      - The execution record's resource entries
+        (RV(enterprise_dr.orchestration.execution_record_info#module:execution.resources)).
     type: list
     elements: dict
     default: []

@@ -65,7 +65,7 @@ def _split_name(raw):
     if raw.startswith("arn:"):
         parts = raw.split(":")
         return parts[6], (parts[7] if len(parts) > 7 else None)
-    name, _, qualifier = raw.partition(":")
+    name, _colon, qualifier = raw.partition(":")
     return name, qualifier or None
 
 

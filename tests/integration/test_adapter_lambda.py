@@ -88,8 +88,8 @@ def test_check_then_failover_then_failback(sandbox, estate):
     old = state(sandbox, PRIMARY)
     assert old["mappings"] == ["Disabled"] and old["alias"] == "1" and old["reserved"] == 20  # only paused
     assert made == [("PublishVersion", DR), ("UpdateAlias", DR), ("PutFunctionConcurrency", DR),
-                              ("PutProvisionedConcurrencyConfig", DR), ("UpdateEventSourceMapping", DR),
-                              ("UpdateEventSourceMapping", PRIMARY)]
+                    ("PutProvisionedConcurrencyConfig", DR), ("UpdateEventSourceMapping", DR),
+                    ("UpdateEventSourceMapping", PRIMARY)]
     assert dr["versions"] == ["1", "2"]  # CLEANUP keeps the newest 3 by default: nothing to delete yet
     [record] = records(estate)
     assert record["status"] == "succeeded"
