@@ -76,7 +76,7 @@ def pc(operation, method="GET", body=None, qualifier="live", name="orders"):
     return status, json.loads(payload) if payload else {}
 
 
-def test_provisioned_concurrency_in_progress_then_ready_and_again_when_the_alias_moves():
+def test_provisioned_concurrency_in_progress_then_ready_and_again_when_the_alias_moves(monkeypatch):
     function()
     status, answer = pc("PutProvisionedConcurrencyConfig", "PUT", {"ProvisionedConcurrentExecutions": 5})
     assert status == 202 and answer["Status"] == "IN_PROGRESS"
@@ -84,6 +84,7 @@ def test_provisioned_concurrency_in_progress_then_ready_and_again_when_the_alias
     time.sleep(0.3)
     status, answer = pc("GetProvisionedConcurrencyConfig")
     assert answer["Status"] == "READY" and answer["AvailableProvisionedConcurrentExecutions"] == 5
+    monkeypatch.setattr(lam, "ALLOCATE_SECONDS", 60.0)  # the reallocation must still be under way when read
     fn = backend().get_function("orders")
     fn.code_or_config_updated = True
     version = backend().publish_version("orders")
