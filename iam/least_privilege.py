@@ -38,9 +38,15 @@ def policy_names() -> list[str]:
     return sorted(p.stem for p in POLICY_DIR.glob("*.json"))
 
 
+# API operations whose IAM action has another name.
+IAM_ACTION = {("lambda", "Invoke"): "lambda:InvokeFunction"}
+
+
 def action_of(request: dict) -> str | None:
     if not request.get("operation"):
         return None
+    if (request["service"], request["operation"]) in IAM_ACTION:
+        return IAM_ACTION[(request["service"], request["operation"])]
     prefix = IAM_PREFIX.get(request["service"], request["service"])
     return f"{prefix}:{request['operation']}"
 

@@ -138,17 +138,16 @@ def cmd_faults(args) -> int:
     return 0
 
 
-# The technologies of acme's demo failover: every one with an adapter (the demo estate's Lambda function waits for
-# its adapter and is listed as excluded in the plan).
+# The technologies of acme's demo failover: every one with an adapter.
 DEMO_TECHNOLOGIES = ('{{"dr_technologies": ["aurora", "rds", "elasticache", "efs", "fsx", "drs", "autoscaling", "ecs", '
-                     '"eventbridge", "route53"]}}')
+                     '"lambda", "eventbridge", "route53"]}}')
 
 # The demo, step by step: what a new user sees first. Each step is a real playbook against the sandbox.
 DEMO_STEPS = (
     ("DRS readiness of the demo estate, per customer and wave", ["playbooks/demo.yml", "-e", "@{estate_vars}"]),
     ("Hub account: execution table, notification topics, dashboard", ["playbooks/setup_hub.yml"]),
     ("Failover of acme: databases and caches first (Aurora global database, RDS replica, ElastiCache global "
-     "datastore), file systems, then the DRS servers, Auto Scaling and ECS, the event rules and DNS "
+     "datastore), file systems, then the DRS servers, Auto Scaling, ECS and Lambda, the event rules and DNS "
      "(automatic approval)",
      ["playbooks/failover.yml", "-e", "customer=acme", "-e", "approval_mode=automatic",
       "-e", "allow_automatic_production=true", "-e", DEMO_TECHNOLOGIES,

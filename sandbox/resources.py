@@ -135,28 +135,50 @@ def _lambda_role(seeder, account_id):
         return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
 
 
-def _zip_bytes() -> bytes:
+def _zip_bytes(release: str | None = None) -> bytes:
     import io
     import zipfile
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", "def handler(event, context):\n    return {'ok': True}\n")
+        # The release is part of the code, so two releases have two CodeSha256 (what a version is compared by).
+        archive.writestr("handler.py", "def handler(event, context):\n    return {'ok': True"
+                         + (f", 'release': {release!r}" if release else "") + "}\n")
     return buffer.getvalue()
 
 
 def lambda_function(seeder, resource, account_id, region, tags):
+    """A function with ``code`` published (version 1) and its ``alias`` on it; ``deployed`` is a later release put in
+    $LATEST without publishing (what a pilot-light pipeline leaves in the DR region); ``reserved_concurrency``,
+    ``provisioned_concurrency`` (on the alias) and ``event_sources`` (SQS queues, each ``{queue, enabled}``)."""
     client = seeder.client("lambda", account_id, region)
     function = client.create_function(
         FunctionName=resource["name"], Runtime=resource.get("runtime", "python3.11"),
-        Role=_lambda_role(seeder, account_id), Handler="handler.handler", Code={"ZipFile": _zip_bytes()},
-        Tags=tags, Publish=True,
+        Role=_lambda_role(seeder, account_id), Handler="handler.handler",
+        Code={"ZipFile": _zip_bytes(resource.get("code"))}, Tags=tags, Publish=True,
     )
     created = {"arn": function["FunctionArn"], "id": function["FunctionName"]}
     if resource.get("alias"):
         alias = client.create_alias(FunctionName=resource["name"], Name=resource["alias"],
                                     FunctionVersion=function.get("Version", "1"))
         created["alias_arn"] = alias["AliasArn"]
+    if resource.get("deployed"):
+        client.update_function_code(FunctionName=resource["name"], ZipFile=_zip_bytes(resource["deployed"]))
+    if resource.get("reserved_concurrency") is not None:
+        client.put_function_concurrency(FunctionName=resource["name"],
+                                        ReservedConcurrentExecutions=int(resource["reserved_concurrency"]))
+    if resource.get("provisioned_concurrency") and resource.get("alias"):
+        client.put_provisioned_concurrency_config(FunctionName=resource["name"], Qualifier=resource["alias"],
+                                                  ProvisionedConcurrentExecutions=int(
+                                                      resource["provisioned_concurrency"]))
+    sqs = seeder.client("sqs", account_id, region) if resource.get("event_sources") else None
+    for source in resource.get("event_sources") or []:
+        url = sqs.create_queue(QueueName=source["queue"])["QueueUrl"]  # not a DR resource of its own
+        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        mapping = client.create_event_source_mapping(
+            EventSourceArn=queue_arn, FunctionName=resource["name"], Enabled=bool(source.get("enabled", True)),
+            BatchSize=int(source.get("batch_size", 10)))
+        created.setdefault("event_source_mappings", []).append(mapping["UUID"])
     return created
 
 

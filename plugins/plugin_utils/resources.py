@@ -246,12 +246,20 @@ def _fsx_vars(parts, _item):
     return {"file_system_id": parts["resource_id"]}
 
 
+def _lambda_vars(parts, item):
+    """dr_lambda: the function (the same name in both regions) and the alias clients invoke (``dr:alias``; None lets
+    the adapter take the function's only alias)."""
+    alias = str((item.get("tags") or {}).get("dr:alias") or "").strip() or None
+    return {"function_name": parts["resource_id"].split(":")[0], "alias": alias}
+
+
 # Technology-specific host variables (one mapping per technology, e.g. dr_eventbridge), built from the ARN and what
 # discovery collected for the resource.
 TECHNOLOGY_VARS = {
     "eventbridge": ("dr_eventbridge", _eventbridge_vars),
     "efs": ("dr_efs", _efs_vars),
     "fsx": ("dr_fsx", _fsx_vars),
+    "lambda": ("dr_lambda", _lambda_vars),
 }
 
 

@@ -275,7 +275,49 @@ TECHNOLOGIES = {
         plan_fields=["dr_resource_id"],
         report_fields=["region", "desired_count", "running_count", "health_check"],
     ),
-    "lambda": _technology("Lambda function", [("lambda", "function")], "move-alias"),
+    "lambda": _technology(
+        "Lambda function", [("lambda", "function")], "move-alias",
+        role="adapter_lambda",
+        operations={
+            "failover": ["preflight", "instantiate", "activate", "cleanup"],
+            # Invoke the DR alias: nothing is published, moved or scaled, so nothing is left to clean up.
+            "drill": ["preflight", "activate"],
+            "failback": ["preflight", "instantiate", "activate", "cleanup"],
+            # The primary region is down: ACTIVATE publishes when INSTANTIATE did not, and disables the old region's
+            # event sources only if that region answers.
+            "emergency": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "preflight": "read both functions and the alias clients invoke, capture the primary's reserved and "
+                             "provisioned concurrency",
+                "instantiate": "publish a version of the DR function's $LATEST (unless its newest version is it)",
+                "activate": "point the DR alias at that version, set reserved and provisioned concurrency to the "
+                            "captured production levels (wait READY), enable the DR region's event source mappings, "
+                            "disable the old region's",
+                "cleanup": "delete the DR function's versions beyond the newest kept (never one in use)",
+            },
+            "drill": {
+                "activate": "invoke the DR alias and check it answers (no alias, concurrency or event source "
+                            "changes)",
+            },
+            "failback": {
+                "preflight": "read both functions, capture the DR function's reserved and provisioned concurrency",
+                "instantiate": "publish a version of the primary function's $LATEST (unless its newest version is it)",
+                "activate": "point the primary alias at it, production concurrency (wait READY), enable the primary "
+                            "region's event source mappings, disable the DR region's",
+                "cleanup": "delete the primary function's versions beyond the newest kept (never one in use)",
+            },
+            "emergency": {
+                "activate": "publish if needed and point the DR alias at it, concurrency from the record or the "
+                            "dr:reserved-concurrency/dr:provisioned-concurrency tags, enable the DR event sources "
+                            "(the old region's are disabled only if it answers)",
+            },
+        },
+        plan_fields=["dr_lambda"],
+        report_fields=["region", "alias_version", "reserved_concurrency", "provisioned_concurrency",
+                       "published_version", "deleted_versions", "executed_version"],
+    ),
     "route53": _technology(
         # The hosted zone is the failover unit; its health checks are members (tag them Customer/Environment only).
         "Route 53 DNS failover", [("route53", "healthcheck"), ("route53", "hostedzone")], "dns-failover",
