@@ -98,6 +98,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_c
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import WAIT_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.connectivity import check_connectivity
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import map_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
@@ -223,7 +224,7 @@ def main():
                          lambda: ec.describe_group(c, temp_id), f"the drill copy {temp_id} is available")
             if latest is None:
                 latest = snapshot_named(c, snapshot_name)
-            connectivity = ec.check_connectivity(ec.primary_endpoint(group), params["connectivity_timeout"])
+            connectivity = check_connectivity(ec.primary_endpoint(group), params["connectivity_timeout"])
             return {"drill_replication_group": temp_id, "restored_from_snapshot": (latest or {}).get("SnapshotName"),
                     "recovery_point_time": ec.iso(snapshot_time(latest or {})), "connectivity": connectivity}
         wait(lambda g: g is None, lambda: ec.describe_group(c, temp_id), f"the drill copy {temp_id} is deleted")

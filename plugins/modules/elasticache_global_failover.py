@@ -124,6 +124,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_c
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import WAIT_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.connectivity import check_connectivity
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import map_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
@@ -368,7 +369,7 @@ class Runner:
         after = ec.snapshot_state(datastore, group, region)
         if state == "detached" and not ec.group_global_id(group):
             after["target_role"] = "STANDALONE"
-        after["connectivity"] = ec.check_connectivity(ec.primary_endpoint(group), self.params["connectivity_timeout"])
+        after["connectivity"] = check_connectivity(ec.primary_endpoint(group), self.params["connectivity_timeout"])
         after["recovery_point_time"] = ec.iso(switched_at or ec.utc_now()) if state != "reprotected" else None
         if switched_at:
             after["switched_at"] = ec.iso(switched_at)
