@@ -27,11 +27,13 @@ try:
     import botocore.session
     from botocore.credentials import AssumeRoleCredentialFetcher
     from botocore.credentials import DeferredRefreshableCredentials
+    from botocore.exceptions import ConnectTimeoutError
     from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import EndpointConnectionError
     from botocore.exceptions import HTTPClientError
 except ImportError:
     DeferredRefreshableCredentials = object  # Handled by AnsibleAWSModule
-    BotoConnectionError = HTTPClientError = Exception
+    BotoConnectionError = ConnectTimeoutError = EndpointConnectionError = HTTPClientError = Exception
 
 ROLE_SESSION_SECONDS = 900
 DEFAULT_SESSION_NAME = "enterprise-dr-orchestration"
@@ -39,6 +41,9 @@ DEFAULT_SESSION_NAME = "enterprise-dr-orchestration"
 # -- the retry policy --------------------------------------------------------------------------------------
 
 MAX_ATTEMPTS = 20
+# An endpoint that cannot be connected to at all (a region or network down) is given a few attempts, not twenty:
+# an emergency run must learn within seconds that the primary region does not answer.
+UNREACHABLE_ATTEMPTS = 4
 BASE_DELAY_SECONDS = 0.25
 MAX_DELAY_SECONDS = 20.0
 
@@ -101,6 +106,8 @@ class RetryPolicy:
     def retryable(self, service, operation, response=None, caught_exception=None):
         """'throttling', 'transient' or None for one attempt's outcome."""
         if caught_exception is not None:
+            if isinstance(caught_exception, (EndpointConnectionError, ConnectTimeoutError)):
+                return "unreachable"  # no connection, so nothing was sent: safe to resend, but only a few times
             if isinstance(caught_exception, (BotoConnectionError, HTTPClientError)):
                 return None if (service, operation) in NOT_IDEMPOTENT else "transient"
             return None
@@ -121,7 +128,7 @@ class RetryPolicy:
             return None
         service = operation.service_model.service_id.hyphenize()
         kind = self.retryable(service, operation.name, response, caught_exception)
-        if kind is None:
+        if kind is None or (kind == "unreachable" and attempts >= UNREACHABLE_ATTEMPTS):
             return None
         retry_after = None
         if response and response[0] is not None:

@@ -35,6 +35,27 @@ def test_lost_connections_are_retried_except_for_calls_without_a_client_token():
     assert policy.retryable("drs", "StartRecovery", caught_exception=lost) is None
 
 
+def test_an_endpoint_that_cannot_be_reached_is_given_a_few_attempts_not_twenty():
+    from botocore.exceptions import ConnectTimeoutError
+    from botocore.exceptions import EndpointConnectionError
+
+    policy = clients.RetryPolicy(rand=lambda: 1.0)
+    down = EndpointConnectionError(endpoint_url="https://drs.us-east-1.amazonaws.com/")
+    # Nothing was sent, so even a call without a client token may be resent.
+    assert policy.retryable("drs", "StartRecovery", caught_exception=down) == "unreachable"
+    timed_out = ConnectTimeoutError(endpoint_url="x")
+    assert policy.retryable("drs", "DescribeJobs", caught_exception=timed_out) == "unreachable"
+    operation = type("Op", (), {"name": "DescribeJobs",
+                                "service_model": type("M", (), {"service_id": type("S", (), {
+                                    "hyphenize": staticmethod(lambda: "drs")})()})()})()
+    waits = [policy.needs_retry(attempts=n, operation=operation, caught_exception=down) for n in range(1, 8)]
+    assert waits[:clients.UNREACHABLE_ATTEMPTS - 1] == [0.25, 0.5, 1.0]
+    assert waits[clients.UNREACHABLE_ATTEMPTS - 1:] == [None] * (8 - clients.UNREACHABLE_ATTEMPTS)
+    # A lost answer on a connected endpoint keeps the full budget.
+    lost = clients.BotoConnectionError(error="reset")
+    assert policy.needs_retry(attempts=10, operation=operation, caught_exception=lost) is not None
+
+
 def test_full_jitter_under_a_capped_exponential_ceiling():
     top = clients.RetryPolicy(base_delay=0.25, max_delay=20, rand=lambda: 1.0)
     assert [top.delay(n) for n in (1, 2, 3, 4)] == [0.25, 0.5, 1.0, 2.0]
