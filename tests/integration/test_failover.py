@@ -441,6 +441,9 @@ def test_interrupted_failover_resumes_without_launching_twice(sandbox, seeded):
     while time.time() < deadline and app not in server_jobs(jobs(sandbox)):
         time.sleep(0.5)
     assert app in server_jobs(jobs(sandbox)), "wave 2 never started"
+    # Wave 2's job stays in progress (its next steps take long) while the refused run below and the kill happen,
+    # however loaded the machine is.
+    sandbox.drs_settings(time_scale=60.0)
     # A second failover of the same customer while the first one runs is refused, naming the first.
     [first] = _records(seeded)
     rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme")
