@@ -14,7 +14,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 help:
 	@echo "make setup   - virtualenv with pinned dependencies (idempotent)"
 	@echo "make demo    - start the sandbox, seed the demo estate, run the demo, stop the sandbox"
-	@echo "make test    - unit + integration tests, ansible-lint, ansible-test sanity, ruff"
+	@echo "make test    - unit + integration tests, Molecule, ansible-lint, ansible-test sanity, ruff, cfn-lint"
+	@echo "make test-slow - the slow tier of the integration tests (CI runs it after make test)"
 	@echo "make bench   - benchmarks (writes bench/results/latest.json)"
 	@echo "make reliability - fault matrix and crash points (slow; figures to tests/reliability/results.jsonl)"
 
@@ -46,13 +47,18 @@ demo: setup
 
 test: test-unit test-integration molecule lint sanity ruff cfn-lint
 
+# The slow tier of the integration tests (tests/integration/conftest.py says which and why); CI runs it after
+# `make test` (.ci/run), which stays under 30 minutes without it.
+test-slow: setup
+	$(PY) -m pytest -q -n $(INTEGRATION_WORKERS) --dist loadfile -m slow tests/integration
+
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
 
 # Each pytest-xdist worker starts its own sandbox; a test file stays on one worker.
 INTEGRATION_WORKERS ?= 2
 test-integration: setup
-	$(PY) -m pytest -q -n $(INTEGRATION_WORKERS) --dist loadfile tests/integration
+	$(PY) -m pytest -q -n $(INTEGRATION_WORKERS) --dist loadfile -m "not slow" tests/integration
 
 # The default inventory (ansible.cfg) queries AWS; ansible-lint's syntax checks need none, so it gets an empty one.
 lint: setup
