@@ -246,12 +246,18 @@ def _fsx_vars(parts, _item):
     return {"file_system_id": parts["resource_id"]}
 
 
+def _opensearch_vars(parts, item):
+    """dr_opensearch: the domain and, from discovery, its DR domain and how they are paired (managed or ccr)."""
+    return dict(item.get("opensearch") or {"domain_name": parts["resource_id"].rsplit("/", 1)[-1]})
+
+
 # Technology-specific host variables (one mapping per technology, e.g. dr_eventbridge), built from the ARN and what
 # discovery collected for the resource.
 TECHNOLOGY_VARS = {
     "eventbridge": ("dr_eventbridge", _eventbridge_vars),
     "efs": ("dr_efs", _efs_vars),
     "fsx": ("dr_fsx", _fsx_vars),
+    "opensearch": ("dr_opensearch", _opensearch_vars),
 }
 
 
