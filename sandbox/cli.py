@@ -141,7 +141,7 @@ def cmd_faults(args) -> int:
 # The technologies of acme's demo failover: every one with an adapter (the demo estate's Lambda function waits for
 # its adapter and is listed as excluded in the plan).
 DEMO_TECHNOLOGIES = ('{{"dr_technologies": ["aurora", "rds", "elasticache", "efs", "fsx", "drs", "autoscaling", "ecs", '
-                     '"eventbridge", "route53"]}}')
+                     '"eventbridge", "route53", "opensearch"]}}')
 
 # The demo, step by step: what a new user sees first. Each step is a real playbook against the sandbox.
 DEMO_STEPS = (

@@ -35,6 +35,12 @@ options:
     description: The domain that is active now may not answer; only the DR side is required.
     type: bool
     default: false
+  switched:
+    description:
+      - The run only re-establishes replication (the REPLICATE an emergency failover deferred) - the DR domain must
+        already be the active one (C(PRIMARY), or no longer following).
+    type: bool
+    default: false
   check_endpoint:
     description: Also check that the DR domain answers, is readable and its followers are current (drills).
     type: bool
@@ -171,6 +177,25 @@ def readiness(state, emergency, resumed):
     return [], None, None
 
 
+def switched_readiness(state):
+    """``(problems, remediation, note)`` when the DR domain should already be active (pure)."""
+    problem = opensearch.missing_pair(state)
+    if problem:
+        return [problem[0]], problem[1], None
+    src, dst = state["from"], state["to"]
+    if state["mode"] == "managed":
+        _from_role, to_role, status = opensearch.roles(state)
+        if to_role == "PRIMARY":
+            return [], None, f"{dst['domain_name']} is the primary ({status})"
+    elif state["followers"].get("to") == {} or (
+            state["followers"].get("to") is not None
+            and not [f for f in state["followers"]["to"].values()
+                     if opensearch.connection_alias_leads(state, f.get("leader_alias"))]):
+        return [], None, f"{dst['domain_name']} no longer follows {src['domain_name']}"
+    return [f"{dst['domain_name']} is not the active domain yet"], \
+        "run the failover's ACTIVATE first (playbooks/failover.yml, with -e emergency=true when the region is down)", None
+
+
 def drill_check(factory, host, state, wait_seconds):
     """The DR domain answers, its indexes are readable and its followers current: ``(problems, remediation, after)``."""
     dst, api = state["to"], state["api"]
@@ -208,6 +233,7 @@ def main():
         resources=dict(type="list", elements="dict", required=True),
         direction=dict(type="str", choices=["failover", "failback"], default="failover"),
         emergency=dict(type="bool", default=False),
+        switched=dict(type="bool", default=False),
         check_endpoint=dict(type="bool", default=False),
         wait_current_seconds=dict(type="int", default=30),
         indexes=dict(type="dict", default={}),
@@ -226,7 +252,8 @@ def main():
         host = next(h for h in hosts if h["dr_arn"] == arn)
         state = opensearch.read(factory, host, params["direction"], params["indexes"].get(arn))
         resumed = arn in params["indexes"]
-        problems, remediation, note = readiness(state, params["emergency"], resumed)
+        problems, remediation, note = (switched_readiness(state) if params["switched"]
+                                       else readiness(state, params["emergency"], resumed))
         scope = [v["message"] for v in (scope_violation(m, t, params["customer"], params["environment"])
                                         for m, t in opensearch.scope_members(host, state)) if v]
         if scope:

@@ -64,6 +64,7 @@ def seed(sandbox, document):
     sandbox.seed(document)
     assert wait_for(lambda: replication(sandbox, "acme-prod-search", PRIMARY)[1] == "ACTIVE")
     assert wait_for(lambda: followers(sandbox, "acme-prod-logs-dr", DR) == {"audit": "SYNCING", "orders": "SYNCING"})
+    sandbox.clear_requests()
 
 
 def wait_for(check, timeout=30):
