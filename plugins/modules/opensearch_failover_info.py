@@ -193,7 +193,8 @@ def switched_readiness(state):
                      if opensearch.connection_alias_leads(state, f.get("leader_alias"))]):
         return [], None, f"{dst['domain_name']} no longer follows {src['domain_name']}"
     return [f"{dst['domain_name']} is not the active domain yet"], \
-        "run the failover's ACTIVATE first (playbooks/failover.yml, with -e emergency=true when the region is down)", None
+        ("run the failover's ACTIVATE first (playbooks/failover.yml, with -e emergency=true when the region is "
+         "down)"), None
 
 
 def drill_check(factory, host, state, wait_seconds):
