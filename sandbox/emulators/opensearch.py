@@ -470,8 +470,8 @@ def domain_api(call, account, region, name, method, path, body, raw=b""):
                      "number_of_data_nodes": 3, "active_primary_shards": len(indexes),
                      "active_shards": 2 * len(indexes)}
     if parts == [] and method == "GET":
-        return 200, {"name": name, "cluster_name": f"{account}:{name}", "version": {"distribution": "opensearch",
-                                                                                     "number": "2.17.0"},
+        version = {"distribution": "opensearch", "number": "2.17.0"}
+        return 200, {"name": name, "cluster_name": f"{account}:{name}", "version": version,
                      "tagline": "The OpenSearch Project: https://opensearch.org/"}
     if parts[:2] == ["_cat", "indices"] and method == "GET":
         for index in indexes.values():
@@ -517,14 +517,15 @@ def domain_api(call, account, region, name, method, path, body, raw=b""):
         actions = [line for line in lines if line.lstrip().startswith(('{"index"', '{"create"'))]
         index["docs"] += len(actions)
         index["last_write"] = _clock.now()
-        return 200, {"errors": False, "items": [{"index": {"_index": index_name, "status": 201}} for _ in actions]}
+        items = [{"index": {"_index": index_name, "status": 201}} for _action in actions]
+        return 200, {"errors": False, "items": items}
     if rest[0] == "_count" and method in ("GET", "POST"):
         _advance_follower(account, region, index)
         return 200, {"count": index["docs"]}
     if rest[0] == "_settings" and method == "PUT":
         settings = body.get("index", body) if isinstance(body, dict) else {}
-        block = (settings.get("blocks") or {}).get("write", settings.get("blocks.write",
-                                                                          body.get("index.blocks.write")))
+        flat = settings.get("blocks.write", body.get("index.blocks.write"))
+        block = (settings.get("blocks") or {}).get("write", flat)
         if block is not None:
             index["write_block"] = str(block).lower() == "true"
         return 200, {"acknowledged": True}
