@@ -248,7 +248,11 @@ def replicate(module, factory, host, state, row, params):
         return problem
     src, dst = state["from"], state["to"]
     row["plan"] = plan_words(state, actions, "replicating back")
-    after = dict(row["before"], active_domain=dst["domain_name"], active_region=dst["region"])
+    # The indexes ACTIVATE stopped stay in the entry: a REPLICATE resumed after a kill replicates exactly those.
+    after = dict(row["before"], active_domain=dst["domain_name"], active_region=dst["region"],
+                 indexes=list(state["recorded_indexes"]) or sorted(
+                     {a.split(":", 1)[1] for a in actions if a.startswith("start:")}
+                     | set((state["followers"].get("from") or {}))))
     if state["mode"] == "managed":
         after.update(replication=f"{dst['domain_name']} -> {src['domain_name']} ACTIVE", replication_status="ACTIVE")
     else:
