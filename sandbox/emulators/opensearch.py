@@ -10,7 +10,8 @@ Appendix B item 7, with the state in moto's domains where moto shows it and in t
   ``SwitchoverReplication`` (planned, called in the region of the secondary to promote) ``SWITCHING_OVER -> ACTIVE``
   with the roles swapped on both; ``FailoverReplication`` (``AllowDataLoss`` must be true) ``FAILING_OVER`` -> the
   promoted domain ``PRIMARY`` and the former primary ``EJECTED`` (read-only, keeps its data); ``RemoveReplicationPeer``
-  ``PENDING_REMOVAL -> removed`` (both keep their data, the former secondary writable).
+  ``PENDING_REMOVAL -> removed`` (both keep their data, the former secondary writable). While the pair is ACTIVE the
+  secondary holds what the primary holds (its indexes and documents), read-only.
 - Cross-cluster connections (the follower asks, the leader's owner accepts): ``CreateOutboundConnection``
   ``VALIDATING -> PENDING_ACCEPTANCE``; ``AcceptInboundConnection`` ``APPROVED -> PROVISIONING -> ACTIVE``;
   ``Describe{Outbound,Inbound}Connections`` with their filters (outbound in the follower's region, inbound in the
@@ -428,6 +429,18 @@ def _advance_follower(account, region, index):
         follower["leader_docs"] = leader["docs"]
 
 
+def _mirror(account, region, name, arn):
+    """A managed secondary holds what its primary holds (replication is continuous while ACTIVE)."""
+    pair = _pair_of(arn)
+    if not pair or pair["secondary"] != arn or pair["status"] not in ("ACTIVE", "SWITCHING_OVER"):
+        return
+    _account, primary_region, primary_name = _parse_arn(pair["primary"])
+    primary = _INDEXES.get((account, primary_region, primary_name), {})
+    _INDEXES[(account, region, name)] = {
+        index: {"docs": state["docs"], "follower": None, "write_block": state["write_block"],
+                "last_write": state["last_write"]} for index, state in primary.items()}
+
+
 def _error(status, kind, reason):
     return status, {"error": {"root_cause": [{"type": kind, "reason": reason}], "type": kind, "reason": reason},
                     "status": status}
@@ -462,7 +475,8 @@ def _status_of(account, region, index_name, index):
 def domain_api(call, account, region, name, method, path, body, raw=b""):
     """One request of the domain's own REST API: ``(status, document)``."""
     with STATE_LOCK:
-        _domain(account, region, name)
+        domain = _domain(account, region, name)
+    _mirror(account, region, name, domain.arn)
     indexes = _indexes(account, region, name)
     parts = [unquote(p) for p in path.strip("/").split("/") if p]
     if parts == ["_cluster", "health"] and method == "GET":
