@@ -58,6 +58,7 @@ RESOURCE_TYPES = {
     "autoscaling_group", "elasticache_replication_group", "efs_file_system", "eventbridge_rule", "s3_bucket",
     "route53_zone", "eventbridge_endpoint", "fsx_file_system", "aurora_global_cluster", "elasticache_global_datastore",
     "memorydb_cluster",
+    "opensearch_domain",
 }
 TAGGED_FIELDS = (
     ("customer", "Customer"), ("environment", "Environment"), ("wave", "dr:wave"), ("priority", "dr:priority"),

@@ -538,6 +538,88 @@ def route53_zone(seeder, resource, account_id, region, tags):
     return created
 
 
+def domain_request(seeder, account_id, region, endpoint, method, path, body=None):
+    """One SigV4-signed request to an OpenSearch domain's own REST API (the sandbox answers its endpoint)."""
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    scheme = seeder.endpoint.split("://", 1)[0]
+    url = f"{scheme}://{endpoint}{path}"
+    data = (body if isinstance(body, str) else json.dumps(body)).encode() if body is not None else None
+    request = AWSRequest(method=method, url=url, data=data,
+                         headers={"Content-Type": "application/json", "x-moto-account-id": account_id})
+    SigV4Auth(seeder._session.get_credentials().get_frozen_credentials(), "es", region).add_auth(request)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method,
+                                                           headers=dict(request.headers.items())), timeout=30) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def opensearch_domain(seeder, resource, account_id, region, tags):
+    """A domain and its DR domain ``<name>-dr`` in the other region (tagged with the scope only; ``replica_tags``
+    overrides), paired by ``replication``: ``managed`` (domain replication, the default), ``ccr`` (the DR domain
+    follows each index through a connection from it, alias ``<name>``) or ``none``. ``indexes`` maps index names to
+    document counts, created on the domain (and followed by the DR domain with ``ccr``)."""
+    import time
+
+    name, other = resource["name"], (seeder.dr if region == seeder.primary else seeder.primary)
+    dr_name = resource.get("replica_name", f"{name}-dr")
+    mode = resource.get("replication", "managed")
+    replica_tags = resource.get("replica_tags", _scope_tags({"Name": dr_name, **tags}))
+    domains = {}
+    for where, domain_name, domain_tags in ((region, name, {"Name": name, **tags}), (other, dr_name, replica_tags)):
+        client = seeder.client("opensearch", account_id, where)
+        status = client.create_domain(
+            DomainName=domain_name, EngineVersion=resource.get("engine_version", "OpenSearch_2.17"),
+            ClusterConfig={"InstanceType": resource.get("instance_type", "r6g.large.search"), "InstanceCount": 3},
+            NodeToNodeEncryptionOptions={"Enabled": True}, EncryptionAtRestOptions={"Enabled": True},
+            DomainEndpointOptions={"EnforceHTTPS": True},
+            AdvancedSecurityOptions={"Enabled": True, "InternalUserDatabaseEnabled": False},
+            TagList=_tags({str(k): str(v) for k, v in (domain_tags or {}).items()}))["DomainStatus"]
+        domains[where] = {"arn": status["ARN"], "name": domain_name,
+                          "endpoint": client.describe_domain(DomainName=domain_name)["DomainStatus"]["Endpoint"]}
+    primary, dr = domains[region], domains[other]
+    for index, docs in (resource.get("indexes") or {"events": 100}).items():
+        domain_request(seeder, account_id, region, primary["endpoint"], "PUT", f"/{index}")
+        if docs:
+            bulk = "".join('{"index": {}}\n{"seq": %d}\n' % n for n in range(int(docs)))
+            domain_request(seeder, account_id, region, primary["endpoint"], "POST", f"/{index}/_bulk", bulk)
+    created = {"arn": primary["arn"], "id": name, "dr_domain": dr_name, "dr_arn": dr["arn"], "mode": mode}
+    if mode == "managed":
+        seeder.client("opensearch", account_id, region).add_replication_peer(DomainName=name, PeerDomainArn=dr["arn"])
+    elif mode == "ccr":
+        dr_client = seeder.client("opensearch", account_id, other)
+        connection = dr_client.create_outbound_connection(
+            LocalDomainInfo={"AWSDomainInformation": {"OwnerId": account_id, "DomainName": dr_name, "Region": other}},
+            RemoteDomainInfo={"AWSDomainInformation": {"OwnerId": account_id, "DomainName": name, "Region": region}},
+            ConnectionAlias=name, ConnectionMode="DIRECT")
+        connection_id = connection["ConnectionId"]
+        client = seeder.client("opensearch", account_id, region)
+        for _ in range(200):
+            found = client.describe_inbound_connections(
+                Filters=[{"Name": "connection-id", "Values": [connection_id]}])["Connections"]
+            if found and found[0]["ConnectionStatus"]["StatusCode"] == "PENDING_ACCEPTANCE":
+                break
+            time.sleep(0.05)
+        client.accept_inbound_connection(ConnectionId=connection_id)
+        for _ in range(400):
+            found = dr_client.describe_outbound_connections(
+                Filters=[{"Name": "connection-id", "Values": [connection_id]}])["Connections"]
+            if found[0]["ConnectionStatus"]["StatusCode"] == "ACTIVE":
+                break
+            time.sleep(0.05)
+        for index in resource.get("indexes") or {"events": 100}:
+            domain_request(seeder, account_id, other, dr["endpoint"], "PUT", f"/_plugins/_replication/{index}/_start",
+                           {"leader_alias": name, "leader_index": index})
+        created["connection_id"] = connection_id
+    return created
+
+
 CREATORS = {
     "rds_cluster": rds_cluster,
     "aurora_global_cluster": aurora_global_cluster,
@@ -557,6 +639,7 @@ CREATORS = {
     "fsx_file_system": fsx_file_system,
     "s3_bucket": s3_bucket,
     "route53_zone": route53_zone,
+    "opensearch_domain": opensearch_domain,
 }
 
 

@@ -206,6 +206,40 @@ def efs_replications(client, tagged):
         item["efs"] = spec
 
 
+def opensearch_domains(client, tagged):
+    """The DR domain of each tagged OpenSearch domain: its managed replication peer (``DescribeDomainReplication``),
+    else the domain that follows it by cross-cluster replication (its inbound connection), so that a run from the
+    cached inventory (the primary region down) still knows it. Mutates the tagged entries."""
+    for item in tagged:
+        if item["arn"].split(":")[2:3] != ["es"] or ":domain/" not in item["arn"]:
+            continue
+        name = item["arn"].rsplit("/", 1)[-1]
+        spec = {"domain_name": name}
+        try:
+            answer = client.describe_domain_replication(DomainName=name)
+        except ClientError:
+            answer = {}  # not replicating, or not allowed: PREFLIGHT reports it
+        peers = answer.get("Peers") or []
+        if peers:
+            peer_arn = peers[0].get("PeerDomainArn") or ""
+            spec.update(mode="managed", peer_domain_name=peer_arn.rsplit("/", 1)[-1], peer_region=peer_arn.split(":")[3]
+                        if peer_arn.count(":") >= 5 else None, role=answer.get("Role"),
+                        replication_status=peers[0].get("Status"))
+        else:
+            try:
+                inbound = client.describe_inbound_connections(
+                    Filters=[{"Name": "remote-domain-info.domain-name", "Values": [name]}]).get("Connections", [])
+            except ClientError:
+                inbound = []
+            live = [c for c in inbound if (c.get("ConnectionStatus") or {}).get("StatusCode") in (
+                "ACTIVE", "APPROVED", "PROVISIONING", "PENDING_ACCEPTANCE")]
+            if live:
+                follower = live[0]["LocalDomainInfo"]["AWSDomainInformation"]
+                spec.update(mode="ccr", peer_domain_name=follower.get("DomainName"), peer_region=follower.get("Region"),
+                            connection_alias=live[0].get("ConnectionAlias"), connection_id=live[0].get("ConnectionId"))
+        item["opensearch"] = spec
+
+
 def rds_cluster_members(client, instance_arns):
     """Map DB instance ARNs to their Aurora cluster: members are failed over with the cluster, not alone."""
     members = {}
@@ -434,6 +468,8 @@ def _scan_region(sessions, spec, region, customers):
             block["tagged"].extend(eventbridge_endpoints(sessions.client(spec, "events", region), block["tagged"]))
         if any(t["arn"].split(":")[2:3] == ["elasticfilesystem"] for t in block["tagged"]):
             efs_replications(sessions.client(spec, "efs", region), block["tagged"])
+        if any(t["arn"].split(":")[2:3] == ["es"] for t in block["tagged"]):
+            opensearch_domains(sessions.client(spec, "opensearch", region), block["tagged"])
         db_instances = [t["arn"] for t in block["tagged"] if t["arn"].split(":")[2:3] == ["rds"]
                         and t["arn"].split(":")[5:6] == ["db"]]
         if any(t["arn"].split(":")[2:3] == ["rds"] and t["arn"].split(":")[5:6] == ["cluster"]

@@ -253,6 +253,11 @@ def _lambda_vars(parts, item):
     return {"function_name": parts["resource_id"].split(":")[0], "alias": alias}
 
 
+def _opensearch_vars(parts, item):
+    """dr_opensearch: the domain and, from discovery, its DR domain and how they are paired (managed or ccr)."""
+    return dict(item.get("opensearch") or {"domain_name": parts["resource_id"].rsplit("/", 1)[-1]})
+
+
 # Technology-specific host variables (one mapping per technology, e.g. dr_eventbridge), built from the ARN and what
 # discovery collected for the resource.
 TECHNOLOGY_VARS = {
@@ -260,6 +265,7 @@ TECHNOLOGY_VARS = {
     "efs": ("dr_efs", _efs_vars),
     "fsx": ("dr_fsx", _fsx_vars),
     "lambda": ("dr_lambda", _lambda_vars),
+    "opensearch": ("dr_opensearch", _opensearch_vars),
 }
 
 

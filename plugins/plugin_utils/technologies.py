@@ -349,7 +349,39 @@ TECHNOLOGIES = {
         plan_fields=["dr_resource_id"],
         report_fields=["serving_region", "dns_seconds", "answers"],
     ),
-    "opensearch": _technology("OpenSearch domain", [("es", "domain")], "switchover"),
+    "opensearch": _technology(
+        "OpenSearch domain", [("es", "domain")], "switchover",
+        role="adapter_opensearch",
+        operations={
+            "failover": ["preflight", "activate", "replicate"],
+            # Checks only: the DR domain answers, is readable and its followers are current.
+            "drill": ["preflight", "activate"],
+            "failback": ["preflight", "activate", "replicate"],
+            # The primary region is down: FailoverReplication (AllowDataLoss) or stop CCR at once; REPLICATE deferred.
+            "emergency": ["preflight", "activate"],
+        },
+        plan={
+            "failover": {
+                "preflight": "the DR domain is the ACTIVE secondary (managed replication) or every follower index "
+                             "SYNCING (cross-cluster replication); both domains in scope",
+                "activate": "managed: SwitchoverReplication to the DR domain, wait until PRIMARY; CCR: wait until the "
+                            "followers caught up, stop their replication (writable); check the endpoint",
+                "replicate": "managed: nothing after a switchover; CCR: connect the old primary to the DR domain, keep "
+                             "its stale indexes as <index>-pre-<execution>, replicate DR -> original, wait SYNCING",
+            },
+            "drill": {"activate": "check the DR domain answers, is readable and its followers are current "
+                                  "(nothing changes)"},
+            "failback": {
+                "activate": "managed: SwitchoverReplication back to the original domain; CCR: stop the original "
+                            "domain's followers; check the endpoint",
+                "replicate": "managed: nothing after a switchover; CCR: replicate original -> DR again",
+            },
+            "emergency": {"activate": "managed: FailoverReplication with AllowDataLoss (the old primary EJECTED); "
+                                      "CCR: stop the followers at once; check the endpoint; REPLICATE later"},
+        },
+        plan_fields=["dr_resource_name"],
+        report_fields=["active_domain", "active_region", "replication", "endpoint_answered"],
+    ),
     "autoscaling": _technology(
         "EC2 Auto Scaling group", [("autoscaling", "autoScalingGroup")], "scale-up",
         role="adapter_autoscaling",
