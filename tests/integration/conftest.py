@@ -22,12 +22,14 @@ SLOW = {
     "test_adapter_fsx.py::test_killed_activate_resumes_and_restores_once",
     "test_adapter_lambda.py::test_kill_mid_activate_then_rerun_does_each_step_once",
     "test_adapter_memorydb.py::test_emergency_restores_from_the_seed_in_the_dr_bucket_and_a_killed_run_restores_once",
+    "test_adapter_opensearch.py::test_killed_activate_resumes_and_switches_once",
     "test_adapter_route53.py::test_kill_mid_activate_then_rerun_flips_once",
     "test_faults.py::test_kill_mid_instantiate_wave_then_rerun_finishes_once",
     # Emergency runs (the primary region does not answer), per technology; RDS's stays: it is its only promotion.
     "test_adapter_aurora.py::test_emergency_fails_over_with_data_loss_allowed_and_skips_instantiate",
     "test_adapter_elasticache.py::test_emergency_detaches_the_dr_member_and_replicate_reassociates_the_old_region",
     "test_adapter_lambda.py::test_emergency_publishes_in_activate_and_defers_cleanup",
+    "test_adapter_opensearch.py::test_emergency_fails_over_with_data_loss_and_replicate_pairs_again_later",
     # The longest DRS runs.
     "test_failback.py::test_round_trip_back_to_the_original_instances_and_again",
     "test_failover.py::test_failed_health_check_takes_only_that_server_out_of_the_failover",
