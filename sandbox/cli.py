@@ -140,7 +140,7 @@ def cmd_faults(args) -> int:
 
 # The technologies of acme's demo failover: every one with an adapter.
 DEMO_TECHNOLOGIES = ('{{"dr_technologies": ["aurora", "rds", "elasticache", "efs", "fsx", "drs", "autoscaling", "ecs", '
-                     '"lambda", "eventbridge", "route53", "opensearch"]}}')
+                     '"lambda", "eventbridge", "route53", "opensearch", "memorydb"]}}')
 
 # The demo, step by step: what a new user sees first. Each step is a real playbook against the sandbox.
 DEMO_STEPS = (
