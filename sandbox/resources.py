@@ -141,8 +141,10 @@ def _zip_bytes(release: str | None = None) -> bytes:
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        # The release is part of the code, so two releases have two CodeSha256 (what a version is compared by).
-        archive.writestr("handler.py", "def handler(event, context):\n    return {'ok': True"
+        # The release is part of the code, so two releases have two CodeSha256 (what a version is compared by); the
+        # entry's timestamp is fixed, so the same release is the same code whenever and in whichever region it is made.
+        entry = zipfile.ZipInfo("handler.py", date_time=(2020, 1, 1, 0, 0, 0))
+        archive.writestr(entry, "def handler(event, context):\n    return {'ok': True"
                          + (f", 'release': {release!r}" if release else "") + "}\n")
     return buffer.getvalue()
 
