@@ -1,6 +1,6 @@
 """The two tiers of the integration tests.
 
-`make test` runs every integration test except the slow tier below, so that it stays under 30 minutes on the
+`make test` runs every integration test except the slow tier below, so that it stays near 30 minutes on the
 2-core machine; `make test-slow` runs the slow tier (CI runs both, .ci/run). The slow tier holds the second and
 later failure paths of a feature whose first failure path stays in `make test`: per technology, the kill in the
 middle of ACTIVATE and the emergency run (each technology keeps its failover, drill, failback, --check and
