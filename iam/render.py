@@ -35,6 +35,13 @@ HEADER = """\
 """
 
 
+# Policies with IAM actions newer than cfn-lint's action list (W3037, "not one of" the service's actions): OpenSearch's
+# managed domain replication (es:AddReplicationPeer, es:DescribeDomainReplication, es:SwitchoverReplication,
+# es:FailoverReplication, es:RemoveReplicationPeer), whose APIs botocore has and whose action names the reference marks
+# unverified (docs/technologies/opensearch.md). Only that check is silenced, only on that policy.
+NEWER_THAN_CFN_LINT = ("opensearch",)
+
+
 def _policy(name):
     return json.loads((POLICIES / f"{name}.json").read_text())
 
@@ -83,6 +90,8 @@ def workload_template():
             "Properties": {"RoleName": {"Ref": "WorkloadRole"}, "PolicyName": f"EnterpriseDR{title}",
                            "PolicyDocument": _policy(name)},
         }
+        if name in NEWER_THAN_CFN_LINT:
+            resources[f"{title}Policy"]["Metadata"] = {"cfn-lint": {"config": {"ignore_checks": ["W3037"]}}}
     template = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "enterprise_dr.orchestration workload account role: least privilege per technology",
