@@ -602,14 +602,14 @@ def opensearch_domain(seeder, resource, account_id, region, tags):
             ConnectionAlias=name, ConnectionMode="DIRECT")
         connection_id = connection["ConnectionId"]
         client = seeder.client("opensearch", account_id, region)
-        for _ in range(200):
+        for _attempt in range(200):
             found = client.describe_inbound_connections(
                 Filters=[{"Name": "connection-id", "Values": [connection_id]}])["Connections"]
             if found and found[0]["ConnectionStatus"]["StatusCode"] == "PENDING_ACCEPTANCE":
                 break
             time.sleep(0.05)
         client.accept_inbound_connection(ConnectionId=connection_id)
-        for _ in range(400):
+        for _attempt in range(400):
             found = dr_client.describe_outbound_connections(
                 Filters=[{"Name": "connection-id", "Values": [connection_id]}])["Connections"]
             if found[0]["ConnectionStatus"]["StatusCode"] == "ACTIVE":
