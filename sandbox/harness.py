@@ -13,8 +13,10 @@ tests/conftest.py exposes ``Sandbox`` as the session fixture ``sandbox``::
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from sandbox.control import AdminClient
@@ -207,6 +209,66 @@ class Sandbox:
 
     def run_inventory(self, args=("--list",), **kwargs):
         return self.run_ansible(list(args), program="ansible-inventory", **kwargs)
+
+
+def _children() -> dict[int, list[int]]:
+    """Parent PID -> child PIDs of every process on this machine, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we read
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    return children
+
+
+def _descendants(pid: int) -> set[int]:
+    tree, found, todo = _children(), set(), [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def crash(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Kill a running ansible-playbook the way a lost controller host ends it: at once, with every process it started.
+
+    Killing the controller's process group is not enough: ansible-core starts each worker in a session of its own
+    (``os.setsid``), so its workers and the modules they run would go on calling AWS after the "crash". The whole
+    tree is stopped first (so nothing forks a process the kill would miss), then killed.
+    """
+    stopped: set[int] = set()
+    while True:
+        tree = ({process.pid} | _descendants(process.pid)) - stopped
+        if not tree:
+            break
+        for pid in tree:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        stopped |= tree
+    for pid in stopped:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while any(Path(f"/proc/{pid}").exists() and not _zombie(pid) for pid in stopped - {process.pid}):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"processes of the killed run still alive: {sorted(stopped)}")
+        time.sleep(0.05)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def run_ansible(args, sandbox: Sandbox, **kwargs):

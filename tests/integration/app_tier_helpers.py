@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 
 from sandbox.harness import REPO_ROOT
+from sandbox.harness import crash
 
 ACCOUNT = "210987654321"
 PRIMARY = "us-east-1"
@@ -51,12 +50,10 @@ def start_and_kill_when(sandbox, store, playbook, condition, *extra, timeout=240
             if process.poll() is not None:
                 raise AssertionError(f"{playbook} ended (rc {process.returncode}) before the kill point")
             if condition():
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+                crash(process)
                 return
             time.sleep(0.2)
         raise AssertionError("the kill point was never reached")
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+            crash(process)

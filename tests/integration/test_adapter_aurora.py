@@ -1,14 +1,13 @@
 """The Aurora global database adapter through the real playbooks on the sandbox, asserting on RDS state via boto3."""
 
 import json
-import os
-import signal
 import subprocess
 import time
 
 import pytest
 
 from sandbox.harness import REPO_ROOT
+from sandbox.harness import crash
 
 ACCOUNT = "210987654321"
 PRIMARY, DR = "us-east-1", "us-west-2"
@@ -196,8 +195,7 @@ def test_kill_mid_activate_then_rerun_switches_once(sandbox, seeded):
             time.sleep(0.2)
         assert in_progress(), "no switchover in progress to interrupt"
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        crash(process)
     rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme", "-e", '{"dr_technologies": ["aurora"]}')
     assert rc == 0, out[-5000:] + err[-2000:]
     assert len(calls(sandbox, "SwitchoverGlobalCluster")) == 1

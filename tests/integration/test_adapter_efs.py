@@ -4,14 +4,13 @@ acme's file system replicates us-east-1 -> us-west-2 (wave 1); globex's, in the 
 """
 
 import json
-import os
-import signal
 import subprocess
 import time
 
 import pytest
 
 from sandbox.harness import REPO_ROOT
+from sandbox.harness import crash
 
 ACCOUNT = "210987654321"
 PRIMARY, DR = "us-east-1", "us-west-2"
@@ -176,8 +175,7 @@ def test_killed_activate_resumes_and_deletes_and_creates_once(sandbox, seeded):
         time.sleep(0.5)
     assert calls(sandbox, "DeleteReplicationConfiguration"), "ACTIVATE never deleted the replication"
     time.sleep(2)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    crash(process)
     assert replication(sandbox, a, PRIMARY)[2] == "DELETING"
     [interrupted] = records(store)
     assert interrupted["waves"]["ACTIVATE/1"]["status"] == "running"

@@ -1,14 +1,13 @@
 """The ElastiCache adapter through the real playbooks on the sandbox, asserting global datastore state via boto3."""
 
 import json
-import os
-import signal
 import subprocess
 import time
 
 import pytest
 
 from sandbox.harness import REPO_ROOT
+from sandbox.harness import crash
 
 ACCOUNT = "210987654321"
 PRIMARY, DR = "us-east-1", "us-west-2"
@@ -180,8 +179,7 @@ def test_killed_mid_activate_then_rerun_promotes_once(sandbox, seeded):
     deadline = time.time() + 240
     while time.time() < deadline and not calls(sandbox, "FailoverGlobalReplicationGroup"):
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)  # mid-ACTIVATE: the promotion was asked, its wait not finished
-    process.wait()
+    crash(process)  # mid-ACTIVATE: the promotion was asked, its wait not finished
     assert len(calls(sandbox, "FailoverGlobalReplicationGroup")) == 1
     rc, out, err = run(sandbox, "failover.yml", seeded)
     assert rc == 0, out[-4000:] + err[-2000:]

@@ -7,14 +7,13 @@ machine).
 """
 
 import json
-import os
-import signal
 import subprocess
 import time
 
 import pytest
 
 from sandbox.harness import REPO_ROOT
+from sandbox.harness import crash
 
 ACCOUNT = "210987654321"
 PRIMARY, DR = "us-east-1", "us-west-2"
@@ -233,8 +232,7 @@ def test_killed_activate_resumes_and_switches_each_resource_once(sandbox, seeded
         time.sleep(0.5)
     assert calls(sandbox, "UpdateHealthCheck"), "ACTIVATE never reached the endpoint"
     time.sleep(2)  # the module is now polling DescribeEndpoint
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    crash(process)
     [interrupted] = records(seeded)
     assert interrupted["waves"]["ACTIVATE/1"]["status"] == "running"
     sandbox.drs_settings(time_scale=0.2)

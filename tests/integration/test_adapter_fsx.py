@@ -5,14 +5,13 @@ be restored or touched.
 """
 
 import json
-import os
-import signal
 import subprocess
 import time
 
 import pytest
 
 from sandbox.harness import REPO_ROOT
+from sandbox.harness import crash
 
 ACCOUNT = "210987654321"
 PRIMARY, DR = "us-east-1", "us-west-2"
@@ -153,8 +152,7 @@ def test_killed_activate_resumes_and_restores_once(sandbox, seeded):
     while time.time() < deadline and not any(r["phase"] == "ACTIVATE" for r in _wave_entries(store)):
         time.sleep(0.5)
     time.sleep(3)  # ACTIVATE is polling the CREATING file system
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    crash(process)
     assert len(calls(sandbox, "CreateFileSystemFromBackup")) == 1
     [restored] = file_systems(sandbox, DR)
     assert restored["Lifecycle"] == "CREATING"

@@ -1,14 +1,13 @@
 """The MemoryDB adapter through the real playbooks on the sandbox, asserting clusters, snapshots and S3 via boto3."""
 
 import json
-import os
-import signal
 import subprocess
 import time
 
 import pytest
 
 from sandbox.harness import REPO_ROOT
+from sandbox.harness import crash
 
 ACCOUNT = "210987654321"
 PRIMARY, DR = "us-east-1", "us-west-2"
@@ -148,8 +147,7 @@ def test_emergency_restores_from_the_seed_in_the_dr_bucket_and_a_killed_run_rest
     deadline = time.time() + 240
     while time.time() < deadline and not calls(sandbox, "CreateCluster"):
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)  # mid-ACTIVATE: the restore was asked, its wait not finished
-    process.wait()
+    crash(process)  # mid-ACTIVATE: the restore was asked, its wait not finished
     assert len(calls(sandbox, "CreateCluster")) == 1
     rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "emergency=true")
     assert rc == 0, out[-4000:] + err[-2000:]

@@ -5,8 +5,6 @@ whose DR domain follows its indexes by cross-cluster replication. globex's pair,
 """
 
 import json
-import os
-import signal
 import subprocess
 import time
 
@@ -14,6 +12,7 @@ import pytest
 
 from iam.least_privilege import denials
 from sandbox.harness import REPO_ROOT
+from sandbox.harness import crash
 from sandbox.resources import domain_request
 
 ACCOUNT = "210987654321"
@@ -255,8 +254,7 @@ def test_killed_activate_resumes_and_switches_once(sandbox, seeded):
         assert wait_for(lambda: calls(sandbox, "SwitchoverReplication"), timeout=240), "no switchover to interrupt"
         time.sleep(1)
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        crash(process)
     assert replication(sandbox, "acme-prod-search-dr", DR)[1] == "SWITCHING_OVER"
     sandbox.drs_settings(time_scale=0.2)
     rc, out, err = run(sandbox, "failover.yml", store, "-e", "customer=acme", *SWITCH_ONLY)

@@ -1,9 +1,7 @@
 """failover.yml and drill.yml against the sandbox, asserting on DRS and EC2 state through boto3."""
 
 import json
-import os
 import re
-import signal
 import subprocess
 import time
 from datetime import datetime
@@ -13,6 +11,7 @@ import pytest
 from iam.least_privilege import denials
 from sandbox.control import SandboxError
 from sandbox.harness import REPO_ROOT
+from sandbox.harness import crash
 
 ACCOUNT = "210987654321"
 HUB = "123456789012"
@@ -350,7 +349,7 @@ def test_a_target_started_after_preflight_fails_only_its_server_with_failure_pol
         out, _err = process.communicate(timeout=600)
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+            crash(process)
     assert process.returncode != 0, out[-3000:]  # a server failed; the run says so
     [record] = _records(seeded)
     entries = json.loads((seeded / "resources" / (record["execution_id"] + ".json")).read_text())
@@ -448,8 +447,7 @@ def test_interrupted_failover_resumes_without_launching_twice(sandbox, seeded):
     [first] = _records(seeded)
     rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme")
     assert rc != 0 and first["execution_id"] in out, out[-3000:]
-    os.killpg(process.pid, signal.SIGKILL)  # the whole controller is lost, its workers too
-    process.wait()
+    crash(process)  # the whole controller is lost, its workers too
     # The record shows the unfinished run: wave 1 done, wave 2 of INSTANTIATE still running.
     [interrupted] = _records(seeded)
     assert interrupted["status"] in ("running", "interrupted")

@@ -5,14 +5,13 @@ twice, and leave every resource as a finished failover does. Figures go to RELIA
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 
 import pytest
 
 from sandbox.harness import REPO_ROOT
+from sandbox.harness import crash
 from tests.integration.test_failover import ACME
 from tests.integration.test_failover import COMMON
 from tests.integration.test_failover import estate
@@ -67,14 +66,13 @@ def run_crash_case(sandbox, tmp_path, point, reached):
         while time.time() < deadline and process.poll() is None:
             record = _latest(store)
             if record and reached(record, len(jobs(sandbox))):
-                os.killpg(process.pid, signal.SIGKILL)  # the controller and every worker, no cleanup
+                crash(process)  # the controller, its workers and their modules, no cleanup
                 killed_at = round(time.monotonic() - started, 1)
                 break
             time.sleep(0.3)
     finally:
         if process.poll() is None and killed_at is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+            crash(process)
     assert killed_at is not None, f"the run ended before reaching {point}"
     before = json.loads(json.dumps(_latest(store)))
 
