@@ -13,7 +13,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.autoscaling import get_
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import regional_pairs
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import run_concurrently
 
 CAPACITY_KEYS = ("min_size", "max_size", "desired_capacity")
 

@@ -246,12 +246,3 @@ def target_summary(instance):
         "tagged": tags.get(TAG_DRS_TARGET) == TAG_DRS_TARGET_VALUE,
         "tags": tags,
     }
-
-
-def group_by_account_region(items, default_account=None, default_region=None):
-    """{(account_id, region): [items]} for items carrying ``account_id`` and ``region`` keys."""
-    groups = {}
-    for item in items:
-        key = (item.get("account_id") or default_account, item.get("region") or default_region)
-        groups.setdefault(key, []).append(item)
-    return groups

@@ -25,6 +25,7 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import POLICY as RETRY_POLICY
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import THROTTLING_CODES
@@ -41,7 +42,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs im
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_recovery_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_source_servers
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import source_hostname
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import describe_instances
 
 RUN_ID_TAG = "enterprise-dr:execution-id"

@@ -1,25 +1,25 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the enterprise_dr.orchestration collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared plumbing of the batch DRS modules: the ``servers`` option, grouping by account and
-region, concurrent work per group, and the launch-settings change set.
+"""Shared plumbing of the batch DRS modules: the ``servers`` option, source servers read per account and
+region, and the launch-settings change set.
 
-A batch module takes a whole wave (up to 1,000 servers), groups it by (account_id, region), makes
-one client per group through ClientFactory and works on the groups concurrently.
+A batch module takes a whole wave (up to 1,000 servers), groups it by (account_id, region), makes one client per
+group through ClientFactory and works on the groups concurrently (module_utils/batch.py, as every technology does).
 """
-
-from concurrent.futures import ThreadPoolExecutor
 
 try:
     import botocore
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import group_by_account_region
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import map_concurrently
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import PRIORITIES
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import DRSError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_source_servers
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import get_launch_configuration
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import group_by_account_region
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import launch_settings_summary
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import paginate
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import update_launch_configuration
@@ -41,9 +41,6 @@ SERVERS_ARGUMENT_SPEC = dict(
     ),
 )
 
-MAX_GROUP_WORKERS = 8
-MAX_CALL_WORKERS = 8
-
 # Launch settings this collection manages: option name -> (API field, how to read it from a LaunchConfiguration).
 LAUNCH_SETTING_FIELDS = {
     "copy_private_ip": "copyPrivateIp",
@@ -54,35 +51,6 @@ LAUNCH_SETTING_FIELDS = {
     "post_launch_enabled": "postLaunchEnabled",
     "launch_into_instance_id": "launchIntoInstanceProperties",
 }
-
-
-def run_concurrently(func, items, max_workers=MAX_GROUP_WORKERS):
-    """``{item: func(item)}`` for hashable ``items``, concurrently; the first exception is re-raised
-    after every call has finished, so no group is left half-done without being waited for."""
-    items = list(items)
-    if len(items) <= 1:
-        return {item: func(item) for item in items}
-    results = {}
-    errors = []
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
-        futures = {item: pool.submit(func, item) for item in items}
-        for item, future in futures.items():
-            try:
-                results[item] = future.result()
-            except Exception as e:  # re-raised below, after every call finished
-                errors.append(e)
-    if errors:
-        raise errors[0]
-    return results
-
-
-def map_concurrently(func, values, max_workers=MAX_CALL_WORKERS):
-    """``[func(v) for v in values]`` in order, concurrently (for one call per server)."""
-    values = list(values)
-    if len(values) <= 1:
-        return [func(v) for v in values]
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(values))) as pool:
-        return list(pool.map(func, values))
 
 
 def account_of(arn):

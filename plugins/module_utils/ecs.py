@@ -10,7 +10,7 @@ deployment and that deployment completed (``services_stable`` plus ``rolloutStat
 """
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import regional_pairs
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import run_concurrently
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services per call
 # What a task definition is made of (RegisterTaskDefinition's parameters that DescribeTaskDefinition returns).

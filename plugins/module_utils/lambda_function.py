@@ -18,8 +18,8 @@ Pure planning functions are unit-tested; the read/write helpers take a boto3 cli
 """
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import regional_pairs
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import map_concurrently
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import map_concurrently
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import run_concurrently
 
 TAG_ALIAS = "dr:alias"
 TAG_RESERVED = "dr:reserved-concurrency"

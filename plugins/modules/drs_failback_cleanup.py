@@ -109,6 +109,7 @@ except ImportError:
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import WAIT_ARGUMENT_SPEC
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET
@@ -123,7 +124,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_fa
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import error_code
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import label
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import replication_state
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import describe_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import tags_dict
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule

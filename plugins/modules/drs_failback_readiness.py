@@ -165,6 +165,7 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import FAILBACK_SERVERS_SPEC
@@ -175,7 +176,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_fa
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import error_message
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import read_instance_profile
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import replication_state
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import describe_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 

@@ -219,6 +219,7 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_CUSTOMER
@@ -240,7 +241,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_la
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import read_launch_configurations
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import resolve_servers
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import result_row
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import server_label
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import describe_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.matching import match_servers

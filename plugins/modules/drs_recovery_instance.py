@@ -192,6 +192,8 @@ except ImportError:
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import WAIT_ARGUMENT_SPEC
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import group_by_account_region
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import POLICY as RETRY_POLICY
@@ -200,7 +202,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs im
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_jobs
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_recovery_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_source_servers
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import group_by_account_region
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import error_code
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import is_launch_into_target
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import iso_now
@@ -208,7 +209,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jo
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import read_launch_configuration
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import wait_for_instance_state
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import wait_for_jobs
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import describe_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC

@@ -165,6 +165,7 @@ except ImportError:
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import WAIT_ARGUMENT_SPEC
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import DRSError
@@ -182,7 +183,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_fa
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import replication_ready
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import reverse_started
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_failback import server_summary
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError

@@ -297,6 +297,7 @@ summary:
 """
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import map_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import PRIORITY_RANK
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_CUSTOMER
@@ -313,7 +314,6 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jo
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_jobs import read_locations
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import account_of
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import last_recovery_snapshot
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import map_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.matching import match_servers_by_scope
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 

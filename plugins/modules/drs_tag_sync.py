@@ -151,6 +151,8 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import map_concurrently
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_CUSTOMER
@@ -159,9 +161,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs im
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import SERVERS_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import error_text
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import group_entries
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import map_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import resolve_servers
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import server_label
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import describe_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule

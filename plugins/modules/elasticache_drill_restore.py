@@ -96,10 +96,10 @@ except ImportError:
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import elasticache as ec
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import WAIT_ARGUMENT_SPEC
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import map_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.connectivity import check_connectivity
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import map_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError

@@ -74,9 +74,9 @@ except ImportError:
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import memorydb as mdb
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import ACCOUNTS_ARGUMENT_SPEC
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import map_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import map_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import scope_violation
 

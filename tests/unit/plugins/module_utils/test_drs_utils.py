@@ -1,5 +1,6 @@
 import pytest
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import batch
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import drs
 
 
@@ -52,7 +53,7 @@ def test_normalize_name():
 
 
 def test_group_by_account_region_uses_defaults():
-    groups = drs.group_by_account_region(
+    groups = batch.group_by_account_region(
         [{"id": 1, "account_id": "1", "region": "us-west-2"}, {"id": 2},
          {"id": 3, "account_id": "1", "region": "us-west-2"}],
         default_account="9", default_region="us-east-2",
