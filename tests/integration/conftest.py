@@ -36,6 +36,7 @@ SLOW = {
     "test_failover.py::test_continue_policy_stops_resumably_when_every_server_of_a_wave_fails",
     "test_failover.py::test_a_target_started_after_preflight_fails_only_its_server_with_failure_policy_continue",
     "test_failover.py::test_gate_timeout_and_cancel_stop_cleanly_before_activate",
+    "test_failover.py::test_a_drill_killed_after_instantiate_resumes_and_still_validates_and_cleans_up_that_wave",
     "test_drs_recover.py::test_throttling_30_percent_everything_completes",
     "test_drs_recover.py::test_250_servers_three_jobs_priority_order_launch_into",
     "test_awx_runner.py::test_failover_workflow_runs_phase_templates_into_one_record_with_the_awx_approvers",

@@ -157,8 +157,10 @@ def test_failover_recovers_one_customer_into_its_targets_in_wave_order(sandbox, 
     targets_before = instances_by_name(sandbox, DR)
     sandbox.clear_requests()
     audit_dir = seeded / "audit"
+    report_dir = seeded / "reports"
     rc, out, err = run(sandbox, "failover.yml", seeded, "-e", "customer=acme", "-e", "execution_store=dynamodb",
-                       "-e", "notify=true", "-e", "awx_user_name=jane", env={"EDR_AUDIT_LOG_DIR": str(audit_dir)})
+                       "-e", "notify=true", "-e", "awx_user_name=jane", "-e", f"report_dir={report_dir}",
+                       env={"EDR_AUDIT_LOG_DIR": str(audit_dir)})
     assert rc == 0, out[-4000:] + err[-2000:]
     run_requests = sandbox.requests()  # the run's own calls, before this test reads anything back
     # The run did assume the workload role with its external ID (so there was a secret to leak) ...
@@ -232,8 +234,12 @@ def test_failover_recovers_one_customer_into_its_targets_in_wave_order(sandbox, 
         run_seconds = (datetime.fromisoformat(record["ended_at"].replace("Z", "+00:00"))
                        - datetime.fromisoformat(record["started_at"].replace("Z", "+00:00"))).total_seconds()
         assert 0 < entry["recovery_seconds"] <= run_seconds + 1, (entry["recovery_seconds"], run_seconds)
-    # The execution record and the notifications carry no secret either.
+    # The execution record, its HTML and JSON report and the notifications carry no secret either.
     assert secrets_in(json.dumps(items)) == []
+    reports = sorted(report_dir.glob(f"{eid}.*"))
+    assert [r.suffix for r in reports] == [".html", ".json"]
+    assert all(eid in r.read_text() for r in reports)
+    assert {r.name: secrets_in(r.read_text()) for r in reports} == {r.name: [] for r in reports}
     messages = _drain(sandbox, queue_url)
     assert messages and secrets_in(json.dumps(messages)) == []
     # Notifications, in order: started, one wave_completed per phase and wave, completed.
@@ -465,6 +471,54 @@ def test_interrupted_failover_resumes_without_launching_twice(sandbox, seeded):
     assert all(len(v) == 1 for v in by_server.values()), {k: [j["jobID"] for j in v] for k, v in by_server.items()}
     recovery = sandbox.client("drs", ACCOUNT, DR).describe_recovery_instances(filters={})["items"]
     assert {r["sourceServerID"] for r in recovery} == {servers[h]["sourceServerID"] for h in ACME}
+
+
+def test_a_drill_killed_after_instantiate_resumes_and_still_validates_and_cleans_up_that_wave(sandbox, seeded):
+    """A resumed drill skips the INSTANTIATE its first run finished, but never the ACTIVATE and CLEANUP of the same
+    wave (they run in the same play): its drill instances are validated and removed, launched once."""
+    sandbox.drs_settings(time_scale=2.0)
+    command = [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/drill.yml", "-e", "customer=acme",
+               "-e", f"execution_store_path={seeded}", *COMMON]
+    process = subprocess.Popen(command, cwd=str(REPO_ROOT), env=sandbox.ansible_env(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    servers = servers_by_hostname(sandbox)
+    drs = sandbox.client("drs", ACCOUNT, DR)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and process.poll() is None:
+            records = _records(seeded)
+            if records and records[0]["waves"].get("INSTANTIATE/1", {}).get("status") == "succeeded":
+                break
+            time.sleep(0.2)
+        crash(process)
+    finally:
+        if process.poll() is None:
+            crash(process)
+    [killed] = _records(seeded)
+    assert killed["waves"]["INSTANTIATE/1"]["status"] == "succeeded", killed["waves"]
+    assert killed["waves"].get("CLEANUP/1", {}).get("status") != "succeeded", killed["waves"]
+    assert drs.describe_recovery_instances(filters={})["items"], "the kill came before the drill launched"
+    sandbox.drs_settings(time_scale=0.2)
+    rc, out, err = run(sandbox, "drill.yml", seeded, "-e", "customer=acme")
+    assert rc == 0, out[-4000:] + err[-2000:]
+    [resumed] = _records(seeded)
+    assert resumed["execution_id"] == killed["execution_id"] and resumed["status"] == "succeeded"
+    assert resumed["resumptions"]
+    for phase in ("INSTANTIATE", "ACTIVATE", "CLEANUP"):
+        for wave in (1, 2):
+            assert resumed["waves"][f"{phase}/{wave}"]["status"] == "succeeded", (phase, wave, resumed["waves"])
+    # Every drill instance is gone, every target stopped and launchable again, production untouched.
+    assert drs.describe_recovery_instances(filters={})["items"] == []
+    targets = instances_by_name(sandbox, DR)
+    for hostname in ACME:
+        assert targets[hostname]["State"]["Name"] == "stopped"
+        assert targets[hostname]["TagMap"]["AWSDRS"] == "AllowLaunchingIntoThisInstance"
+    sources = instances_by_name(sandbox, PRIMARY)
+    assert all(sources[h]["State"]["Name"] == "running" for h in ACME + GLOBEX)
+    # Wave 1 was launched by the first run only: one drill job per server.
+    by_server = server_jobs(jobs(sandbox))
+    assert {h: len(by_server.get(servers[h]["sourceServerID"], [])) for h in ACME} == {h: 1 for h in ACME}
+    assert all(job["initiatedBy"] == "START_DRILL" for job_list in by_server.values() for job in job_list)
 
 
 @pytest.mark.parametrize("extra,expected", [
