@@ -9,10 +9,14 @@ short_description: Progress of a DR run an operator can follow - phase, wave, re
 version_added: 0.1.0
 description:
   - A compact stdout callback for failover, drill and failback runs. It prints one line per play (the phase), one
-    line per wave when the wave's result is recorded (status, resources done of the run's total, elapsed time), one
-    line per resource (what it did - the technology's summary line, else its state after the phase), the messages
-    of the playbooks' own C(debug) tasks (plans, gates, summaries), warnings, and every failure with its message.
-  - Bookkeeping tasks (facts, includes, record writes, skipped tasks) are not printed.
+    line per wave when the wave's result is recorded (status, resources through the phase of the run's total,
+    elapsed time), a line per failed resource with its error and fix (with I(resource_lines=all), a line per
+    resource, what it did - the technology's summary line, else its state after the phase), the messages of the
+    playbooks' own C(debug) tasks (plans, gates, summaries), warnings, and every failure with its message.
+  - Bookkeeping tasks (facts, includes, record writes, skipped tasks) are not printed. Nor are the adapters' own
+    C(Show ...) messages in a real run, where the recorded entries say the same; in a dry run (C(--check)), which
+    records nothing, they are the prediction and are printed.
+  - What every resource did is in the summary at the end of the run, in the execution record and in its report.
   - With C(-v) or more it prints exactly what the C(default) callback prints; so does selecting the C(default)
     callback (C(ANSIBLE_STDOUT_CALLBACK=default)).
   - Enable it with C(ANSIBLE_STDOUT_CALLBACK=enterprise_dr.orchestration.dr_progress) or C(stdout_callback) in
@@ -30,11 +34,25 @@ options:
     ini:
       - section: callback_dr_progress
         key: hide_tasks
+  resource_lines:
+    description:
+      - C(failed) prints a line per resource only for the resources that failed (with the error and the fix); a
+        wave of 100 servers that succeeded is one line.
+      - C(all) prints a line per resource per wave and phase, failed or not.
+    type: str
+    choices: [failed, all]
+    default: failed
+    env:
+      - name: EDR_PROGRESS_RESOURCE_LINES
+    ini:
+      - section: callback_dr_progress
+        key: resource_lines
 """
 
 import json
 import time
 
+from ansible import context
 from ansible.plugins.callback.default import CallbackModule as DefaultCallback
 
 try:
@@ -68,7 +86,10 @@ class CallbackModule(DefaultCallback):
         self._phase = None
         self._play = None
         self._done = {}
+        self._waves = {}
+        self._finished_waves = {}
         self._hide = set()
+        self._all_resources = False
 
     def set_options(self, task_keys=None, var_options=None, direct=None):
         super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
@@ -76,6 +97,10 @@ class CallbackModule(DefaultCallback):
             self._hide = set(self.get_option("hide_tasks") or [])
         except KeyError:
             self._hide = set()
+        try:
+            self._all_resources = self.get_option("resource_lines") == "all"
+        except KeyError:
+            self._all_resources = False
 
     # -- helpers ------------------------------------------------------------------------------------------------------
 
@@ -91,8 +116,13 @@ class CallbackModule(DefaultCallback):
         self._display.display(f"[{self._elapsed()}] {text}", color=color)
 
     def _counts(self, phase):
+        """Resources through the phase: every resource of a finished wave (whether it took part in the phase or
+        not), else those with a terminal entry."""
         done = self._done.get(phase) or {}
         finished = len([s for s in done.values() if s in TERMINAL])
+        waves = self._finished_waves.get(phase) or set()
+        if self._waves and waves:
+            finished = max(finished, sum(self._waves.get(number, 0) for number in waves))
         total = self._total if self._total is not None else len(done)
         return f"{finished}/{total} resources done"
 
@@ -101,6 +131,26 @@ class CallbackModule(DefaultCallback):
         run = facts.get("dr_run")
         if isinstance(run, dict) and isinstance(run.get("hosts"), list):
             self._total = len(run["hosts"])
+            self._waves = {str(w.get("wave")): int(w.get("count") or len(w.get("hosts") or []))
+                           for w in run.get("waves") or [] if isinstance(w, dict)}
+
+    @staticmethod
+    def _check_mode():
+        try:
+            return bool(context.CLIARGS.get("check"))
+        except AttributeError:
+            return False
+
+    @staticmethod
+    def _own_name(task):
+        """The task's name as written (Ansible's get_name() prefixes a role's tasks with "<role> : ")."""
+        return str(getattr(task, "name", None) or task.get_name()).strip()
+
+    def _adapter_message(self, task):
+        """An adapter's own C(Show ...) message: what it did or would do, which a real run records anyway."""
+        role = getattr(task, "_role", None)
+        name = role.get_name() if role is not None else ""
+        return name.rsplit(".", 1)[-1].startswith("adapter_") and self._own_name(task).startswith("Show ")
 
     def _record(self, result):
         """A wave's results written to the execution record: the wave line and one line per resource."""
@@ -117,8 +167,12 @@ class CallbackModule(DefaultCallback):
             done[entry.get("resource") or entry.get("name")] = entry.get("status")
         if wave:
             status = wave.get("status") or "running"
+            if status in TERMINAL:
+                self._finished_waves.setdefault(phase, set()).add(str(wave.get("number")))
             color = "red" if status == "failed" else ("green" if status == "succeeded" else None)
             self._line(f"{phase} wave {wave.get('number')} {status} - {self._counts(phase)}", color=color)
+        if not self._all_resources:
+            entries = [e for e in entries if e.get("status") == "failed" or e.get("error")]
         width = max([len(str(e.get("name") or e.get("resource"))) for e in entries] or [0])
         for entry in entries:
             name = str(entry.get("name") or entry.get("resource"))
@@ -129,7 +183,9 @@ class CallbackModule(DefaultCallback):
 
     def _debug(self, result):
         task = result._task
-        if task.get_name().strip() in self._hide:
+        if self._own_name(task) in self._hide or task.get_name().strip() in self._hide:
+            return
+        if not self._check_mode() and self._adapter_message(task):
             return
         data = result._result or {}
         if "msg" in data:

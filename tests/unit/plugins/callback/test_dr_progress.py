@@ -31,9 +31,10 @@ class FakeTask:
         self.no_log = False
         self.loop = None
         self.check_mode = False
+        self._role = None
 
-    def get_name(self):
-        return self.name
+    def get_name(self):  # as Ansible's: a role's tasks are "<role> : <name>"
+        return f"{self._role.get_name()} : {self.name}" if self._role else self.name
 
 
 class FakeHost:
@@ -56,11 +57,20 @@ class FakePlay:
         return self.name
 
 
-def callback(verbosity=0):
+def callback(verbosity=0, all_resources=True):
     cb = CallbackModule()
     cb._display = FakeDisplay(verbosity)
     cb._hide = {"Say the wave is skipped"}
+    cb._all_resources = all_resources
     return cb
+
+
+class FakeRole:
+    def __init__(self, name):
+        self.name = name
+
+    def get_name(self):
+        return self.name
 
 
 def record_result(wave, status, entries):
@@ -112,6 +122,38 @@ def test_compact_output_shows_phase_wave_progress_and_each_resource():
     assert "List the wave's DRS servers" not in text and "End this batch" not in text
     assert "nothing to do" not in text
     assert all(line.startswith(("[", "    ")) for line in cb._display.lines), cb._display.lines
+
+
+def test_by_default_a_resource_line_only_for_failures_and_the_wave_counts_every_resource_of_the_wave(monkeypatch):
+    from ansible import context
+
+    monkeypatch.setattr(context, "CLIARGS", {"check": False})
+    cb = callback(all_resources=False)
+    cb.v2_playbook_on_play_start(FakePlay("ACTIVATE - promote the DR side"))
+    cb.v2_runner_on_ok(FakeResult(FakeTask("Plan the run", "ansible.builtin.set_fact"), {"ansible_facts": {"dr_run": {
+        "hosts": ["db01", "orders", "web01", "web02"],
+        "waves": [{"wave": 1, "count": 2, "hosts": ["db01", "orders"]},
+                  {"wave": 2, "count": 2, "hosts": ["web01", "web02"]}]}}}))
+    show = FakeTask("Show what ACTIVATE would do to each global database (dry run)", "ansible.builtin.debug")
+    show._role = FakeRole("enterprise_dr.orchestration.adapter_aurora")
+    cb.v2_runner_on_ok(FakeResult(show, {"msg": ["ACTIVATE wave 1", "orders: switchover to us-west-2"]}))
+    # Wave 1: only the DRS server had an ACTIVATE entry; the Aurora database took no part. Both are through it.
+    cb.v2_runner_on_ok(record_result(1, "succeeded", [
+        {"resource": "s-1", "name": "db01", "status": "succeeded", "phase": "ACTIVATE", "summary": "checks passed"}]))
+    cb.v2_runner_on_ok(record_result(2, "failed", [
+        {"resource": "s-2", "name": "web01", "status": "succeeded", "phase": "ACTIVATE", "summary": "checks passed"},
+        {"resource": "s-3", "name": "web02", "status": "failed", "phase": "ACTIVATE",
+         "error": "health check failed", "remediation": "look at the application log"}]))
+    text = "\n".join(cb._display.lines)
+    assert "INSTANTIATE wave 1 succeeded - 2/4 resources done" in text  # record_result's phase
+    assert "INSTANTIATE wave 2 failed - 4/4 resources done" in text
+    assert "checks passed" not in text  # the resources that succeeded have no line of their own
+    assert "web02  failed     ACTIVATE failed | ERROR health check failed | FIX look at the application log" in text
+    assert "switchover to us-west-2" not in text  # the adapter's message: the record says the same
+    # In a dry run nothing is recorded: the adapter's message is the prediction, and it is shown.
+    monkeypatch.setattr(context, "CLIARGS", {"check": True})
+    cb.v2_runner_on_ok(FakeResult(show, {"msg": ["ACTIVATE wave 1", "orders: switchover to us-west-2"]}))
+    assert cb._display.lines[-1] == "    orders: switchover to us-west-2"
 
 
 def test_failures_are_always_shown_and_ignored_ones_are_not():
