@@ -82,8 +82,11 @@ cfn-lint: setup
 	$(PY) -m iam.render --check
 	$(BIN)/cfn-lint cloudformation/*.yml
 
+# The before/after baseline: the collection before the technology adapter contract (DRS only, wired into the
+# engine). `make bench BENCH_BASELINE=` measures this tree alone; BENCH_BASELINE=<any git revision> compares with it.
+BENCH_BASELINE ?= b855fe86f28c49c52ee84658f3d6a6aa542a65ad
 bench: setup
-	$(PY) -m bench $(BENCH_ARGS)
+	$(PY) -m bench $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE)) $(BENCH_ARGS)
 
 # The fault matrix and the crash points (tests/reliability/, figures in docs/reliability.md). Slow, so not part of
 # `make test`, which runs a representative subset (tests/integration/test_faults.py). RELIABILITY_ARGS=-k ... selects.

@@ -17,6 +17,56 @@ def _ops(counts, limit=8):
     return text + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
 
 
+# The figures a before/after compares: label, how to read it from a result, unit, goal.
+COMPARED = (
+    ("discovery cold", lambda r: _get(r, "discovery", "cold_seconds_min"), " s", "< 10 s"),
+    ("discovery from cache", lambda r: _get(r, "discovery", "cached_seconds_min"), " s", "< 1 s"),
+    ("launch-into configuration, first run", lambda r: _get(r, "launch_into", "first", "wall_seconds"), " s", ""),
+    ("failover: wall", lambda r: _get(r, "failover", "wall_seconds"), " s", "<= 200 s"),
+    ("failover: controller CPU", lambda r: _get(r, "failover", "controller_cpu_seconds"), " s", "<= 200 s"),
+    ("failover: all launched (INSTANTIATE end)", lambda r: _get(r, "failover", "instantiate_seconds"), " s", ""),
+    ("failover: wave transition, median", lambda r: _get(r, "failover", "transition_seconds_median"), " s",
+     "<= 3 s"),
+    ("failover: wave transition, max", lambda r: _get(r, "failover", "transition_seconds_max"), " s", ""),
+    ("failover: task runs", lambda r: _get(r, "failover", "time_breakdown", "task_runs"), "", ""),
+    ("failover: host results", lambda r: _get(r, "failover", "time_breakdown", "host_results"), "", ""),
+    ("failover: StartRecovery calls", lambda r: _get(r, "failover", "drs_calls", "StartRecovery"), "", "1 per wave, "
+     "account and region"),
+    ("modelled RTO, launch into", lambda r: _get(r, "rto", "launch_into", "modelled_rto_minutes"), " min", "< 30 min"),
+)
+
+
+def _get(results, *path):
+    value = (results or {}).get("phases") or {}
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def render_comparison(results):
+    """The before/after table of a run with --baseline (empty without one)."""
+    before = results.get("baseline")
+    if not before:
+        return []
+    lines = ["", f"## Before/after: {before['commit'][:12]} ({before['ref']}) -> this tree, same machine, same options",
+             "", f"The baseline run took {_fmt(before.get('seconds'), ' s')} (rc {before.get('returncode')}), load "
+             f"average {before.get('machine', {}).get('load_average_at_start')} at its start.", "",
+             "| figure | before | after | change | goal |", "|---|---|---|---|---|"]
+    for label, read, unit, goal in COMPARED:
+        old, new = read(before), read(results)
+        if old is None and new is None:
+            continue
+        change = ""
+        if isinstance(old, (int, float)) and isinstance(new, (int, float)) and old:
+            change = f"{(new - old) / old * 100:+.0f} %"
+        lines.append(f"| {label} | {_fmt(old, unit)} | {_fmt(new, unit)} | {change} | {goal} |")
+    for name, error in (before.get("errors") or {}).items():
+        lines.append(f"| ERROR in the baseline's {name} | {error.splitlines()[0][:300]} | | | |")
+    return lines
+
+
 def render_markdown(results):
     m, v, p = results["machine"], results["versions"], results["parameters"]
     phases = results.get("phases", {})
@@ -126,4 +176,5 @@ def render_markdown(results):
         for t in f["time_breakdown"]["top_tasks"]:
             name = t["task"].replace("|", "/")
             lines.append(f"| {name} | {_fmt(t['seconds'])} | {t['runs']} | {t['host_results']} |")
+    lines += render_comparison(results)
     return "\n".join(lines) + "\n"

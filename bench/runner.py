@@ -8,6 +8,10 @@ Phases (each can be skipped; a failing phase is recorded and the others still ru
 4. failover    - playbooks/failover.yml over every server, wave by wave, DRS time near zero
 5. rto         - failover of a smaller estate with DRS timings where 1 s stands for 1 minute
 
+With ``--baseline REF`` the same phases then run, with the same options on the same machine, from the collection as
+it was at the git revision REF (exported with ``git archive``, its own bench, sandbox and playbooks), and the
+results hold both runs and a before/after table.
+
 The sandbox is always stopped, also on errors, timeouts and Ctrl-C.
 """
 
@@ -59,7 +63,14 @@ def parse_args(argv):
     parser.add_argument("--name", default="latest", help="results file name (without extension)")
     parser.add_argument("--profile-tasks", action="store_true", default=True,
                         help="record per-task timings of the failover (bench_timing callback)")
+    parser.add_argument("--baseline", default=None, metavar="REF",
+                        help="also run the same phases from the collection at git revision REF (before/after)")
     return parser.parse_args(argv)
+
+
+# Options a baseline run is given as they are (the rest is where its results go).
+BASELINE_OPTIONS = ("servers", "waves", "accounts", "resources", "failover_servers", "rto_servers", "rto_waves",
+                    "poll_interval", "repeat", "timeout")
 
 
 # ------------------------------------------------------------------------------------ environment
@@ -245,7 +256,54 @@ class Bench:
             self.stop_sandbox()
             self.results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
             self.write()
+        if args.baseline:
+            self.baseline(args.baseline)
         return 1 if self.results["errors"] else 0
+
+    def baseline(self, ref):
+        """Run the same phases from the collection at ``ref``: the "before" of a before/after on this machine."""
+        self.log(f"--- baseline {ref}")
+        try:
+            commit = subprocess.run(["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], cwd=str(REPO_ROOT),
+                                    capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError) as exc:
+            self.results["errors"]["baseline"] = f"{ref} is not a git revision of this clone: {exc}"
+            self.write()
+            return
+        tree = self.work / "baseline" / commit[:12]
+        tree.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=str(REPO_ROOT),
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        (tree / ".venv").symlink_to(REPO_ROOT / ".venv")  # the same Python, ansible-core, boto3 and moto
+        # Its own collection link (as make setup makes it), so its playbooks run its plugins and roles, not ours.
+        link = tree / ".collections" / "ansible_collections" / "enterprise_dr" / "orchestration"
+        link.parent.mkdir(parents=True)
+        link.symlink_to("../../..")
+        output = self.work / "baseline" / "results"
+        command = [sys.executable, "-m", "bench", "--output", str(output), "--name", "baseline"]
+        for option in BASELINE_OPTIONS:
+            value = getattr(self.args, option)
+            if value is not None:
+                command += [f"--{option.replace('_', '-')}", str(value)]
+        for phase in self.args.skip:
+            command += ["--skip", phase]
+        started = time.monotonic()
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PYTHONPATH", "ANSIBLE_CONFIG") and not k.startswith("AWS_ENDPOINT_URL")}
+        env["ANSIBLE_CONFIG"] = str(tree / "ansible.cfg")
+        with open(self.logs / "baseline.out", "w") as out:
+            completed = subprocess.run(command, cwd=str(tree), env=env, stdout=out, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, check=False)
+        result_file = output / "baseline.json"
+        if not result_file.exists():
+            self.results["errors"]["baseline"] = (f"the bench of {commit[:12]} wrote no results (rc "
+                                                  f"{completed.returncode}, see {self.logs / 'baseline.out'})")
+        else:
+            before = json.loads(result_file.read_text())
+            self.results["baseline"] = {"ref": ref, "commit": commit, "returncode": completed.returncode,
+                                        "seconds": round(time.monotonic() - started, 1), **before}
+        self.write()
 
     def discovery(self):
         env = self.ansible_env()
