@@ -305,4 +305,6 @@ class CallbackModule(DefaultCallback):
         failed = [h for h in hosts if stats.summarize(h)["failures"] or stats.summarize(h)["unreachable"]]
         changed = sum(stats.summarize(h)["changed"] for h in hosts)
         verdict = f"{len(failed)} host(s) failed: {', '.join(failed)}" if failed else "no failure"
-        self._line(f"done: {len(hosts)} hosts, {changed} changes, {verdict}", color="red" if failed else "green")
+        # A wave's work runs once per batch, so the recap holds only the hosts that ran a task: count the run's.
+        done = f"{self._total} resources" if self._total is not None else f"{len(hosts)} hosts"
+        self._line(f"done: {done}, {changed} changes, {verdict}", color="red" if failed else "green")

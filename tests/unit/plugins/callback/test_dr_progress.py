@@ -209,3 +209,20 @@ def test_a_real_playbook_with_the_callback(tmp_path):
     verbose = subprocess.run([str(binary), str(playbook), "-v"], cwd=str(REPO), env=env, capture_output=True,
                              text=True, check=False)
     assert "TASK [Bookkeeping]" in verbose.stdout
+
+
+class FakeStats:
+    def __init__(self, hosts):
+        self.processed = {h: 1 for h in hosts}
+        self._failed = {"web02"}
+
+    def summarize(self, host):
+        return {"failures": 1 if host in self._failed else 0, "unreachable": 0, "changed": 2}
+
+
+def test_the_last_line_counts_the_runs_resources_not_the_hosts_that_ran_a_task():
+    cb = callback()
+    cb.v2_runner_on_ok(FakeResult(FakeTask("Plan the run", "ansible.builtin.set_fact"),
+                                  {"ansible_facts": {"dr_run": {"hosts": ["db01", "web01", "web02"], "waves": []}}}))
+    cb.v2_playbook_on_stats(FakeStats(["localhost", "db01", "web02"]))  # web01 ran no task of its own
+    assert cb._display.lines[-1].endswith("done: 3 resources, 6 changes, 1 host(s) failed: web02")
