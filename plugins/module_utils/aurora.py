@@ -187,17 +187,22 @@ def readiness(state, dr_region, rpo_target_minutes=None, lag_threshold_seconds=N
         problems.append(f"{name} has {len(members)} member(s): a global database needs a secondary region")
     if state["writer_arn"] is None:
         problems.append(f"{name} has no writer")
-    if state["failover_state"]:
-        problems.append(f"{name} is {state['failover_state'].get('Status')} (a switchover or failover in progress)")
+    target = member_in(state, dr_region)
+    progress = state["failover_state"] or {}
+    # A move of the writer to the DR member already under way (a run killed in ACTIVATE, resumed) is the move this
+    # run makes: ACTIVATE waits for it and never starts a second (plan_move). A move anywhere else is a problem.
+    moving_to_target = (target is not None and progress.get("Status") in IN_PROGRESS
+                        and progress.get("ToDbClusterArn") == target["arn"])
+    if progress and not moving_to_target:
+        problems.append(f"{name} is {progress.get('Status')} (a switchover or failover in progress)")
     versions = {m.get("engine_version") for m in members if m.get("exists")}
     if len(versions) > 1:
         problems.append(f"{name} members run different engine versions ({', '.join(sorted(map(str, versions)))}): "
                         "major and minor versions must match")
-    target = member_in(state, dr_region)
     if target is None:
         problems.append(f"{name} has no member in the DR region {dr_region}")
         return problems
-    if not target["is_writer"]:
+    if not target["is_writer"] and not moving_to_target:
         if not target.get("instances"):
             problems.append(f"the DR member {target['identifier']} has no DB instance")
         if target.get("status") not in (None, "available"):

@@ -52,6 +52,17 @@ def test_readiness_checks_versions_sync_instances_and_lag_against_the_rpo_target
     assert "lags 90 s" in text and "60 s" in text
 
 
+def test_a_move_to_the_dr_member_already_under_way_is_not_refused_but_one_elsewhere_is():
+    """A run killed in ACTIVATE during the switchover is re-run: its PREFLIGHT must let ACTIVATE wait for it."""
+    to_dr = {"Status": "switching-over", "FromDbClusterArn": EAST, "ToDbClusterArn": WEST}
+    moving = state(failover=to_dr, west_sync="pending-resync")  # members are in transition meanwhile
+    assert aurora.readiness(moving, "us-west-2") == []
+    assert aurora.plan_move(moving, "us-west-2")[0] == "wait"
+    elsewhere = {"Status": "failing-over", "FromDbClusterArn": WEST, "ToDbClusterArn": EAST}
+    assert aurora.readiness(state(writer=WEST, failover=elsewhere), "us-west-2") == [
+        "orders is failing-over (a switchover or failover in progress)"]
+
+
 def test_scope_pairs_name_every_member():
     pairs = aurora.scope_pairs(state(), "orders")
     assert [p[0].split(" ")[0] for p in pairs] == [EAST, WEST]
