@@ -39,7 +39,15 @@ def policy_names() -> list[str]:
 
 
 # API operations whose IAM action has another name.
-IAM_ACTION = {("lambda", "Invoke"): "lambda:InvokeFunction"}
+IAM_ACTION = {
+    ("lambda", "Invoke"): "lambda:InvokeFunction",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "ListObjects"): "s3:ListBucket",
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "HeadObject"): "s3:GetObject",
+    ("s3", "DeleteObjects"): "s3:DeleteObject",
+    ("s3", "CopyObject"): "s3:PutObject",
+}
 
 
 def action_of(request: dict) -> str | None:

@@ -173,7 +173,7 @@ def cmd_demo(args) -> int:
         return 2
     _info, started = process.start(port=args.port)
     try:
-        _seed(process, args.estate or DEMO_ESTATE)
+        seeded = _seed(process, args.estate or DEMO_ESTATE)
         env = dict(os.environ)
         env.update(process.env())
         env.setdefault("ANSIBLE_CONFIG", str(REPO_ROOT / "ansible.cfg"))
@@ -192,6 +192,12 @@ def cmd_demo(args) -> int:
             if code != 0:
                 print(f"# demo step {number} failed with exit code {code}", file=sys.stderr)
                 return code
+            if step[0] == "playbooks/setup_hub.yml":
+                # The hub is set up (an administrator's job); from here on every request of the collection is
+                # judged by the published policies, as in a real account (docs/onboarding_accounts.md, section 2).
+                process.admin().iam(enforce=True, hub_account=seeded["hub_account_id"])
+                print("# IAM enforced from here on: the collection's roles hold exactly iam/policies/*.json",
+                      file=sys.stderr)
         print(f"\n# reports (HTML and JSON): {process.path('reports')}", file=sys.stderr)
         return 0
     finally:

@@ -93,6 +93,12 @@ class AdminClient:
     def drs_settings(self, **settings) -> dict:
         return self.call("POST" if settings else "GET", "drs/settings", settings if settings else None)
 
+    def iam(self, enforce: bool | None = None, hub_account: str | None = None) -> dict:
+        """IAM enforcement at request time (sandbox.iam_enforcement): switch it, or read it when both are None."""
+        document = {key: value for key, value in (("enforce", enforce), ("hub_account", hub_account))
+                    if value is not None}
+        return self.call("POST", "iam", document) if document else self.call("GET", "iam")
+
     def tag_ec2_resources(self, account_id: str, region: str, resources: dict[str, dict]) -> dict:
         """Tag many EC2 resources, each with its own tags, in one call (estate seeding)."""
         return self.call("POST", "ec2/tags", {"account_id": account_id, "region": region, "resources": resources})

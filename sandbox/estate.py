@@ -352,10 +352,12 @@ def validate(estate: dict) -> list[str]:
 
     sandbox = estate.get("sandbox") or {}
     if not isinstance(sandbox, dict):
-        err("sandbox", "must be a mapping with drs and faults")
+        err("sandbox", "must be a mapping with drs, faults and iam_enforcement")
     else:
-        for key in set(sandbox) - {"drs", "faults"}:
-            err(f"sandbox.{key}", "unknown field (allowed: drs, faults)")
+        for key in set(sandbox) - {"drs", "faults", "iam_enforcement"}:
+            err(f"sandbox.{key}", "unknown field (allowed: drs, faults, iam_enforcement)")
+        if not isinstance(sandbox.get("iam_enforcement", False), bool):
+            err("sandbox.iam_enforcement", "must be true or false")
         if sandbox.get("drs") is not None and not isinstance(sandbox["drs"], dict):
             err("sandbox.drs", "must be a mapping of DRS emulator settings")
         if sandbox.get("faults") is not None and not isinstance(sandbox["faults"], dict):
@@ -589,6 +591,8 @@ class Seeder:
         if sandbox.get("faults"):
             # Last, so seeding itself is not slowed or throttled.
             self.admin.set_faults(sandbox["faults"])
+        if sandbox.get("iam_enforcement"):
+            self.admin.iam(enforce=True, hub_account=self.estate["hub"]["account_id"])
         self.result["duration_seconds"] = round(time.monotonic() - started, 2)
         self.result.update(self.summary())
         return self.result
@@ -617,32 +621,47 @@ class Seeder:
 
     # ---------------------------------------------------------------------------------- IAM
     def create_roles(self):
+        """The roles of cloudformation/hub.yml and workload-account.yml, with the published policies (iam/policies).
+
+        Each workload account gets the role the hub assumes (external ID condition) with the discovery policy and
+        one inline policy per technology, named as the StackSet template names them; the hub gets the controller's
+        role (``sandbox.iam_enforcement.HUB_ROLE_NAME``) with the hub and discovery policies. What these roles hold
+        is what IAM enforcement (``sandbox.iam_enforcement``) judges requests by.
+        """
+        from iam import least_privilege
+        from iam.render import TITLES
+        from sandbox.iam_enforcement import HUB_ROLE_NAME
+
+        def inline(name):
+            title = "Discovery" if name == "discovery" else "Hub" if name == "hub" else TITLES[name]
+            return f"EnterpriseDR{title}", (least_privilege.POLICY_DIR / f"{name}.json").read_text()
+
         hub = self.estate["hub"]["account_id"]
-        for account in self.estate["accounts"]:
-            iam = self.client("iam", account["account_id"], self.primary)
-            trust = {
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{hub}:root"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"sts:ExternalId": account["external_id"]}},
-                }],
-            }
+        technologies = [name for name in least_privilege.policy_names() if name in TITLES]
+        roles = [(account["account_id"], account["role_name"], account["name"], account["external_id"],
+                  ["discovery", *technologies]) for account in self.estate["accounts"]]
+        roles.append((hub, HUB_ROLE_NAME, "hub", None, ["hub", "discovery"]))
+        for account_id, role_name, label, external_id, policies in roles:
+            iam = self.client("iam", account_id, self.primary)
+            statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{hub}:root"},
+                         "Action": "sts:AssumeRole"}
+            if external_id:
+                statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+            trust = {"Version": "2012-10-17", "Statement": [statement]}
             try:
                 role = iam.create_role(
-                    RoleName=account["role_name"], AssumeRolePolicyDocument=json.dumps(trust), MaxSessionDuration=3600,
-                    Description="Cross-account role the DR hub assumes for failover, drills and failback",
+                    RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust), MaxSessionDuration=3600,
+                    Description="Cross-account role the DR hub assumes for failover, drills and failback"
+                    if external_id else "The DR controller's identity in the hub account",
                     Tags=[{"Key": "Purpose", "Value": "disaster-recovery"}],
                 )["Role"]
             except iam.exceptions.EntityAlreadyExistsException:
-                role = iam.get_role(RoleName=account["role_name"])["Role"]
-            iam.put_role_policy(RoleName=account["role_name"], PolicyName="EnterpriseDRWorkload",
-                                PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-                                    {"Effect": "Allow", "Action": ["drs:*", "ec2:*", "rds:*", "ecs:*",
-                                                                   "lambda:*", "route53:*", "tag:GetResources"],
-                                     "Resource": "*"}]}))
-            self.result["roles"][account["name"]] = role["Arn"]
+                role = iam.get_role(RoleName=role_name)["Role"]
+            for name in policies:
+                policy_name, document = inline(name)
+                iam.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=document)
+            if external_id:
+                self.result["roles"][label] = role["Arn"]
 
     # ------------------------------------------------------------------------------ network
     def create_networks(self):

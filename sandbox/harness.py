@@ -142,6 +142,15 @@ class Sandbox:
     def drs_settings(self, **settings) -> dict:
         return self.admin.drs_settings(**settings)
 
+    def enforce_iam(self, enforce: bool = True) -> dict:
+        """Judge every request by the signing identity's IAM policies (sandbox.iam_enforcement), or stop judging.
+
+        The harness's own sessions (``session``) are not judged: they stand for an operator's access, not the
+        collection's.
+        """
+        hub = (self.last_seed or {}).get("hub_account_id")
+        return self.admin.iam(enforce=enforce, hub_account=hub)
+
     # sessions --------------------------------------------------------------------------------
     def account(self, account_id: str) -> dict:
         """role_arn and external_id for a workload account, from the last seeded estate or the conventions."""
@@ -163,6 +172,9 @@ class Sandbox:
             region_name=region,
         )
         if account_id is None or account_id == hub:
+            # Marked as the sandbox's own (x-moto-account-id), so IAM enforcement does not judge the tests' reads.
+            base.events.register("before-sign", lambda request, **_: request.headers.__setitem__(
+                "x-moto-account-id", hub))
             return base
         account = self.account(account_id)
         sts = base.client("sts", endpoint_url=self.endpoint)

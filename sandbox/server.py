@@ -24,8 +24,12 @@ import time
 from datetime import datetime
 from datetime import timezone
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 from sandbox import emulators
+from sandbox.iam_enforcement import Denial
+from sandbox.iam_enforcement import Enforcement
+from sandbox.iam_enforcement import error_code_for
 from sandbox.locking import STATE_LOCK
 
 emulators.load()
@@ -35,6 +39,7 @@ except ImportError:  # pragma: no cover - depends on the tree being complete
     drs_emulator = None
 if emulators.get("drs") is None:
     drs_emulator = None
+drs_model = drs_emulator.model if drs_emulator is not None else None
 
 LOG = logging.getLogger("sandbox.server")
 
@@ -252,6 +257,7 @@ class SandboxApp:
         self.started = time.time()
         self.state_dir = None
         self.unhealthy = set()  # names whose /_sandbox/health/<name> answers 503
+        self.iam = Enforcement()  # IAM at request time (sandbox.iam_enforcement), off until switched on
 
     # ----------------------------------------------------------------------------------- dispatch
     def __call__(self, environ, start_response):
@@ -288,6 +294,17 @@ class SandboxApp:
             entry["role_arn"] = params.get("RoleArn")
             entry["external_id"] = params.get("ExternalId")
             entry["role_session_name"] = params.get("RoleSessionName")
+
+        try:
+            self.iam.check(environ, body, service, operation, account, region, scope["access_key"])
+        except Denial as denial:
+            code, status = error_code_for(protocol, denial)
+            status, headers, payload = self._error_body(protocol, service, code, denial.message, status)
+            entry.update(status=status, mutating=is_mutating(service, operation, method), denied=denial.action,
+                         duration_ms=round((time.time() - started) * 1000, 1))
+            self.log.add(entry)
+            start_response(f"{status} {_reason(status)}", list(headers.items()))
+            return [payload]
 
         latency, fault = self.faults.decide(service)
         if latency:
@@ -378,7 +395,10 @@ class SandboxApp:
             action = self._query_params(environ, body).get("Action")
             if action:
                 return action
-        if model is None or service == "drs":
+        if service == "drs":  # the emulator's own routes (the same the DRS emulator answers by)
+            route = drs_model.resolve(environ.get("REQUEST_METHOD", "GET"), path) if drs_model else None
+            return route[0] if route else None
+        if model is None:
             return None
         if model.protocol in ("rest-json", "rest-xml"):
             return self._match_rest_operation(environ, body, model)
@@ -454,6 +474,7 @@ class SandboxApp:
             headers = {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor",
                        "x-amzn-RequestId": request_id}
             return status, headers, cbor_map({"__type": code, "message": message})
+        message = escape(message)
         if protocol == "ec2":
             xml = (
                 f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code>"
@@ -520,6 +541,11 @@ class SandboxApp:
                 "drs": drs_emulator is not None,
                 "emulated": emulators.registered(),
             }
+        if route == "iam":
+            # IAM enforced at request time (sandbox.iam_enforcement): {"enforce": true|false, "hub_account": "..."}.
+            if method in ("PUT", "POST"):
+                return 200, self.iam.configure(enforce=payload.get("enforce"), hub_account=payload.get("hub_account"))
+            return 200, self.iam.document()
         if route == "reset" and method == "POST":
             self.reset()
             return 200, {"reset": True}
@@ -628,6 +654,7 @@ class SandboxApp:
         self.log.clear()
         self.faults.clear()
         self.unhealthy.clear()
+        self.iam.reset()
 
 
 def _reason(status: int) -> str:

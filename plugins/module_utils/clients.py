@@ -18,6 +18,7 @@ decides, by looking at what exists first (drs_jobs.RecoveryGroup._submit).
 
 import functools
 import random
+import re
 import threading
 import time
 
@@ -71,6 +72,54 @@ NOT_IDEMPOTENT = frozenset((
 def error_code(error):
     """The AWS error code of a ClientError ('' for anything else)."""
     return ((getattr(error, "response", None) or {}).get("Error") or {}).get("Code", "")
+
+
+# Answers that mean the identity's policies do not allow the call.
+ACCESS_DENIED_CODES = frozenset((
+    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException",
+))
+_NOT_AUTHORIZED = re.compile(
+    r"not authorized to perform:? (?P<action>[\w-]+:[\w*]+)(?: on resource:? (?P<resource>\S+))?")
+
+
+def error_message(error):
+    """The AWS error message of a ClientError (``str(error)`` for anything else)."""
+    response = getattr(error, "response", None) or {}
+    return (response.get("Error") or {}).get("Message") or response.get("message") or str(error)
+
+
+def access_denied_advice(error):
+    """For an AccessDenied answer, ``AccessDenied: <action> on <resource>; add it to <policy>``; else ''.
+
+    The policy is the published one that grants the action (iam/policies, rendered into cloudformation/*.yml):
+    a role deployed from an older or edited template lacks it.
+    """
+    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.iam_policies import ACTION_POLICIES
+    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.iam_policies import POLICY_NAMES
+
+    if error_code(error) not in ACCESS_DENIED_CODES:
+        return ""
+    match = _NOT_AUTHORIZED.search(error_message(error))
+    if not match:
+        return ("AccessDenied; the role lacks a permission the collection needs: redeploy cloudformation/"
+                "workload-account.yml (or hub.yml for the hub) from this release (docs/onboarding_accounts.md)")
+    action, resource = match.group("action"), (match.group("resource") or "*").rstrip(".,;")
+    policies = ACTION_POLICIES.get(action)
+    if not policies:
+        return (f"AccessDenied: {action} on {resource}; no published policy grants it (iam/policies): "
+                "grant it to the role and report it to the collection's maintainers")
+    where = " or ".join(f"{POLICY_NAMES[name]} (iam/policies/{name}.json)" for name in policies)
+    template = "cloudformation/hub.yml" if policies == ("hub",) else "cloudformation/workload-account.yml"
+    return (f"AccessDenied: {action} on {resource}; add it to {where}: redeploy {template} from this release "
+            "(docs/onboarding_accounts.md)")
+
+
+def describe_error(error):
+    """An AWS error as ``Code: message``, with the policy to fix when the answer was AccessDenied."""
+    code = error_code(error)
+    text = f"{code}: {error_message(error)}" if code else str(error)
+    advice = access_denied_advice(error)
+    return f"{text}. {advice}" if advice else text
 
 
 def is_throttling(error):

@@ -29,6 +29,9 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import POLICY as RETRY_POLICY
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import THROTTLING_CODES
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import error_code
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import error_message
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import PRIORITY_RANK
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_DRS_TARGET_VALUE
@@ -194,15 +197,6 @@ def failure_events(log_items, server_id):
         if event.endswith(("_FAIL", "_FAILED")) or event == "SERVER_SKIPPED":
             errors.append(data.get("rawError") or event)
     return errors
-
-
-def error_code(error):
-    return ((getattr(error, "response", None) or {}).get("Error") or {}).get("Code", "")
-
-
-def error_message(error):
-    response = getattr(error, "response", None) or {}
-    return (response.get("Error") or {}).get("Message") or response.get("message") or str(error)
 
 
 def iso_now(clock=time.time, delta_seconds=0):
@@ -523,7 +517,7 @@ class RecoveryGroup:
                     self._on_conflict(chunk, error, forced)
                 else:
                     for sid in chunk:
-                        self.failed[sid] = f"StartRecovery failed: {error_message(error)}"
+                        self.failed[sid] = f"StartRecovery failed: {describe_error(error)}"
                 pending = [sid for sid in pending if sid not in self.assignment and sid not in self.failed]
             remaining = [sid for sid in queue if sid not in self.assignment and sid not in self.failed]
             if not remaining and not forced and (not wait or not self._our_jobs_active()):

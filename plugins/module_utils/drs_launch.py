@@ -16,6 +16,7 @@ except ImportError:
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import group_by_account_region
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import map_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import run_concurrently
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import PRIORITIES
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import DRSError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import describe_source_servers
@@ -243,12 +244,8 @@ def apply_launch_plans(factory, groups, check_mode):
 
 
 def error_text(error):
-    """A botocore error as ``Code: message``."""
-    response = getattr(error, "response", None) or {}
-    err = response.get("Error") or {}
-    if err:
-        return f"{err.get('Code')}: {err.get('Message')}"
-    return str(error)
+    """A botocore error as ``Code: message`` (and the policy to fix for AccessDenied)."""
+    return describe_error(error)
 
 
 def check_servers_scope(entries, customer, environment=None):

@@ -10,6 +10,7 @@ endpoint and retry handling, and every AWS request names this collection in its 
 from ansible_collections.amazon.aws.plugins.module_utils.common import set_collection_info
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import access_denied_advice
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import COLLECTION_NAME
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import COLLECTION_VERSION
 
@@ -21,6 +22,13 @@ class DRModule(AnsibleAWSModule):
         kwargs.setdefault("supports_check_mode", True)
         super().__init__(**kwargs)
         set_collection_info(collection_name=COLLECTION_NAME, collection_version=COLLECTION_VERSION)
+
+    def fail_json_aws(self, exception, msg=None, **kwargs):
+        """amazon.aws's fail_json_aws, naming the policy to fix when AWS answered AccessDenied."""
+        advice = access_denied_advice(exception)
+        if advice:
+            msg = f"{msg}: {advice}" if msg else advice
+        super().fail_json_aws(exception, msg=msg, **kwargs)
 
     def _should_inject_warnings(self):
         # ansible-core 2.19+ returns every module.warn() by itself. amazon.aws (10.x) also passes them to

@@ -13,6 +13,7 @@ try:
 except ImportError:
     botocore = None  # Handled by AnsibleAWSModule
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_CUSTOMER
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.common import TAG_ENVIRONMENT
 
@@ -67,10 +68,8 @@ def is_unreachable(error):
 
 
 def error_text(error):
-    if botocore is not None and isinstance(error, botocore.exceptions.ClientError):
-        err = error.response.get("Error", {})
-        return f"{err.get('Code')}: {err.get('Message')}"
-    return str(error)
+    """A botocore error as ``Code: message`` (and the policy to fix for AccessDenied)."""
+    return describe_error(error)
 
 
 def row(host, status, summary, before=None, after=None, error=None, remediation=None, plan=None, changed=False):

@@ -27,7 +27,8 @@ def test_removing_one_action_names_it_and_the_policy_to_add_it_to():
 
 
 def test_discovery_alone_grants_no_write_and_the_hub_only_its_own():
-    for action in least_privilege.policy_actions("discovery"):
+    # TestDNSAnswer asks Route 53's name servers what they answer, and changes nothing.
+    for action in least_privilege.policy_actions("discovery") - {"route53:TestDNSAnswer"}:
         assert action.split(":")[1].startswith(("Describe", "Get", "List")), action
     assert least_privilege.denials([_request("drs", "StartRecovery")], HUB, []) != []
     # The hub reads like any discovered account, but changes nothing outside its own record, topics and metrics.
