@@ -645,8 +645,9 @@ class Seeder:
             iam = self.client("iam", account_id, self.primary)
             statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{hub}:root"},
                          "Action": "sts:AssumeRole"}
-            if external_id:
-                statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+            if external_id:  # as cloudformation/workload-account.yml: the external ID, sessions of at most 900 s
+                statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id},
+                                          "NumericLessThanEquals": {"sts:DurationSeconds": "900"}}
             trust = {"Version": "2012-10-17", "Statement": [statement]}
             try:
                 role = iam.create_role(

@@ -22,12 +22,15 @@ How a request is judged, with moto's own IAM access control pieces:
 Not judged: the sandbox's own requests (seeding and admin calls carry the ``x-moto-account-id`` header) and the test
 harness's sessions (role session name ``HARNESS_SESSION_PREFIX``), which stand for an operator's own access, not the
 collection's; ``sts:GetCallerIdentity``, which AWS answers whatever the policies say. Signatures are not verified.
+``sts:AssumeRole`` is judged twice, as AWS does: the caller's policies must allow it, and so must the role's trust
+policy, with its conditions (``sts:ExternalId``, ``sts:DurationSeconds``) met by the request.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from urllib.parse import parse_qs
 from urllib.parse import unquote
 
 from iam.least_privilege import action_of
@@ -105,6 +108,8 @@ class Enforcement:
             return
         for resource in self._resources(environ, body, service, operation, account, region):
             self._judge(identity, action, resource)
+        if action == "sts:AssumeRole":
+            self._judge_trust(identity, _form(environ, body))
 
     def _identity(self, environ, account, access_key):
         from moto.iam.access_control import CreateAccessKeyFailure
@@ -147,10 +152,7 @@ class Enforcement:
             if tables:
                 return [f"arn:aws:dynamodb:{region}:{account}:table/{table}" for table in tables]
         if service == "sts" and operation == "AssumeRole":
-            from urllib.parse import parse_qs
-
-            query = parse_qs((body or b"").decode("utf-8", "replace")) or parse_qs(environ.get("QUERY_STRING", ""))
-            role_arn = (query.get("RoleArn") or [""])[0]
+            role_arn = _form(environ, body).get("RoleArn")
             if role_arn:
                 return [role_arn]
         if service == "s3":
@@ -158,6 +160,48 @@ class Enforcement:
             if path:
                 return [f"arn:aws:s3:::{path}"]
         return ["*"]
+
+    def _judge_trust(self, identity, params):
+        """The role's trust policy must allow the caller, with the conditions met (external ID, session length).
+
+        Principals: ``*``, the caller's account (``arn:aws:iam::<id>:root`` or the bare ID) or the caller's role.
+        Conditions: ``StringEquals`` and ``NumericLessThanEquals`` on ``sts:ExternalId`` and
+        ``sts:DurationSeconds`` (what the templates use); any other condition is not met.
+        """
+        from moto.iam.models import iam_backends
+
+        role_arn = params.get("RoleArn") or ""
+        parts = role_arn.split(":")
+        if len(parts) < 6:
+            return  # STS itself refuses a malformed ARN
+        with STATE_LOCK:
+            try:
+                role = iam_backends[parts[4]]["aws"].get_role_by_arn(role_arn)
+            except Exception:
+                return  # no such role: STS answers that itself
+            document = role.assume_role_policy_document
+        if isinstance(document, str):
+            document = json.loads(unquote(document))
+        caller_account = identity.arn.split(":")[4]
+        caller = {"*", caller_account, f"arn:aws:iam::{caller_account}:root", identity.arn}
+        if ":assumed-role/" in identity.arn:
+            caller.add(f"arn:aws:iam::{caller_account}:role/{identity.arn.split('/')[1]}")
+        given = {"sts:ExternalId": params.get("ExternalId"), "sts:DurationSeconds": params.get("DurationSeconds")}
+        statements = document.get("Statement") or []
+        for statement in statements if isinstance(statements, list) else [statements]:
+            actions = statement.get("Action") or []
+            principals = (statement.get("Principal") or {})
+            principals = principals.get("AWS", []) if isinstance(principals, dict) else principals
+            if (statement.get("Effect") == "Allow"
+                    and "sts:AssumeRole" in ([actions] if isinstance(actions, str) else actions)
+                    and caller & set([principals] if isinstance(principals, str) else principals)
+                    and _conditions_met(statement.get("Condition") or {}, given)):
+                return
+        with self._lock:
+            self.denials += 1
+        raise Denial("AccessDenied", f"User: {identity.arn} is not authorized to perform: sts:AssumeRole on resource: "
+                     f"{role_arn} (the role's trust policy does not allow it: principal, sts:ExternalId or "
+                     "sts:DurationSeconds)", action="sts:AssumeRole", resource=role_arn, principal=identity.arn)
 
     def _judge(self, identity, action, resource):
         from moto.iam.access_control import IAMPolicy
@@ -177,6 +221,28 @@ class Enforcement:
             self.denials += 1
         raise Denial("AccessDenied", f"User: {identity.arn} is not authorized to perform: {action} on resource: "
                      f"{resource} {why}", action=action, resource=resource, principal=identity.arn)
+
+
+def _form(environ, body):
+    """The parameters of a query-protocol request (form body or query string), first value of each."""
+    query = parse_qs((body or b"").decode("utf-8", "replace")) or parse_qs(environ.get("QUERY_STRING", ""))
+    return {key: values[0] for key, values in query.items()}
+
+
+def _conditions_met(conditions, given):
+    for operator, checks in conditions.items():
+        for key, expected in checks.items():
+            value = given.get(key)
+            expected = expected if isinstance(expected, list) else [expected]
+            if value is None:
+                return False
+            if operator == "StringEquals" and value not in [str(e) for e in expected]:
+                return False
+            if operator == "NumericLessThanEquals" and not all(float(value) <= float(e) for e in expected):
+                return False
+            if operator not in ("StringEquals", "NumericLessThanEquals"):
+                return False
+    return True
 
 
 def error_code_for(protocol, denial):

@@ -149,3 +149,25 @@ def test_discovery_and_check_mode_succeed_with_the_read_only_policy_alone(enforc
         assert rc == 0, f"{args[0]}: " + out[-4000:] + err[-2000:]
     assert _denied(sandbox) == []
     assert [r for r in sandbox.requests() if r["mutating"] and r["account"] != HUB] == []
+
+
+def test_assume_role_is_judged_by_the_trust_policy_external_id_and_session_length(enforced):
+    import boto3
+    from botocore.exceptions import ClientError
+
+    # The controller's own credentials (not the harness's session): what the inventory and the modules use.
+    sts = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing").client(
+        "sts", region_name="us-east-1", endpoint_url=enforced.endpoint)
+    role_arn = f"arn:aws:iam::{WORKLOAD_A}:role/{ROLE}"
+    good = sts.assume_role(RoleArn=role_arn, RoleSessionName="controller", ExternalId="edr-demo-workload-a",
+                           DurationSeconds=900)
+    assert good["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/{ROLE}/controller")
+    for wrong in ({"ExternalId": "guessed-external-id", "DurationSeconds": 900},
+                  {"DurationSeconds": 900},
+                  {"ExternalId": "edr-demo-workload-a", "DurationSeconds": 3600}):
+        with pytest.raises(ClientError) as refused:
+            sts.assume_role(RoleArn=role_arn, RoleSessionName="controller", **wrong)
+        assert refused.value.response["Error"]["Code"] == "AccessDenied", wrong
+        assert "trust policy" in refused.value.response["Error"]["Message"]
+    assert [d for d in _denied(enforced) if d[0] == "sts:AssumeRole"] == [("sts:AssumeRole", HUB)]
+    assert enforced.admin.iam()["denials"] == 3
