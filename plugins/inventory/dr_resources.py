@@ -200,6 +200,8 @@ except ImportError:
     HAS_BOTO3 = False
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import DEFAULT_SESSION_NAME
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import MAX_ATTEMPTS
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import THROTTLING_CODES
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import discovery
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import grouping
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils.resources import build_inventory
@@ -419,6 +421,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if unreachable and self.get_option("fail_on_unreachable_account"):
             names = "; ".join(f"{i['account_id']}{'/' + i['region'] if i.get('region') else ''}: {i['reason']}"
                               for i in unreachable)
+            if all(str(i["reason"]).split(" ", 1)[0] in THROTTLING_CODES for i in unreachable):
+                # Throttled, not refused: the role and its trust are fine, AWS asked the controller to slow down.
+                raise AnsibleParserError(
+                    f"dr_resources: cannot reach {names}: AWS kept throttling the calls through {MAX_ATTEMPTS} "
+                    "attempts with backoff. Nothing was changed: wait a minute and run the same command again "
+                    "(other runs against these accounts add to the throttling), or use_stale_cache_on_failure: true "
+                    "in an emergency")
             raise AnsibleParserError(
                 f"dr_resources: cannot reach {names}. Fix the account's role, trust policy or profile "
                 "(docs/onboarding_accounts.md), or set fail_on_unreachable_account: false to continue without it, "

@@ -142,6 +142,19 @@ def test_unreachable_account_fails_by_default_and_warns_when_allowed(plugin):
     assert any(WA in m and "not authorized" in m for m in plugin.display.messages)
 
 
+def test_a_throttled_account_is_not_blamed_on_its_role(plugin):
+    built = build_inventory(raw(account(WA, "workload-a", error="Throttling (AssumeRole): Rate exceeded")))
+    with pytest.raises(AnsibleParserError) as refused:
+        plugin._report(built)
+    message = str(refused.value)
+    assert f"cannot reach {WA}: Throttling (AssumeRole)" in message
+    assert "kept throttling the calls through 20 attempts" in message and "run the same command again" in message
+    assert "trust policy" not in message
+    denied = build_inventory(raw(account(WA, "workload-a", error="AccessDenied (AssumeRole): not authorized")))
+    with pytest.raises(AnsibleParserError, match="Fix the account's role, trust policy or profile"):
+        plugin._report(denied)
+
+
 def test_cache_hit_skips_discovery_and_emergency_uses_stale_copy(plugin, monkeypatch):
     results = [demo_raw()]
 
