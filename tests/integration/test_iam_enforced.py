@@ -95,6 +95,7 @@ def test_failover_failback_and_drill_succeed_with_exactly_the_published_policies
         == ("drill", "succeeded")
 
 
+@pytest.mark.slow  # the slow tier (make test-slow, CI): make test keeps the trust-policy test
 def test_a_removed_action_fails_the_run_naming_the_action_and_its_policy_and_launches_nothing(enforced):
     sandbox = enforced
     _remove_action(sandbox, WORKLOAD_A, "EnterpriseDRDrs", "drs:StartRecovery")
@@ -116,6 +117,7 @@ def test_a_removed_action_fails_the_run_naming_the_action_and_its_policy_and_lau
     assert "add it to EnterpriseDRDrs (iam/policies/drs.json)" in text
 
 
+@pytest.mark.slow  # the slow tier (make test-slow, CI): make test keeps the trust-policy test
 def test_a_removed_hub_action_is_named_with_the_hub_policy(enforced):
     sandbox = enforced
     iam = sandbox.client("iam", HUB, "us-east-1")
@@ -133,6 +135,7 @@ def test_a_removed_hub_action_is_named_with_the_hub_policy(enforced):
     assert "add it to EnterpriseDRHub (iam/policies/hub.json): redeploy cloudformation/hub.yml" in out + err
 
 
+@pytest.mark.slow  # the slow tier (make test-slow, CI): make test keeps the trust-policy test
 def test_discovery_and_check_mode_succeed_with_the_read_only_policy_alone(enforced):
     sandbox = enforced
     for account in (WORKLOAD_A, "345678901234"):

@@ -88,7 +88,9 @@ def test_roles_trust_the_hub_with_the_external_id(sandbox, demo_estate):
             document = json.loads(document)
         (statement,) = document["Statement"]
         assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
-        assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": external_id}}
+        # As cloudformation/workload-account.yml: the external ID, and sessions of at most 900 seconds.
+        assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": external_id},
+                                          "NumericLessThanEquals": {"sts:DurationSeconds": "900"}}
         assert role["Arn"] == f"arn:aws:iam::{account_id}:role/EnterpriseDRWorkloadRole"
 
 
