@@ -197,11 +197,8 @@ class Enforcement:
                     and caller & set([principals] if isinstance(principals, str) else principals)
                     and _conditions_met(statement.get("Condition") or {}, given)):
                 return
-        with self._lock:
-            self.denials += 1
-        raise Denial("AccessDenied", f"User: {identity.arn} is not authorized to perform: sts:AssumeRole on resource: "
-                     f"{role_arn} (the role's trust policy does not allow it: principal, sts:ExternalId or "
-                     "sts:DurationSeconds)", action="sts:AssumeRole", resource=role_arn, principal=identity.arn)
+        self._deny(identity, "sts:AssumeRole", role_arn,
+                   "(the role's trust policy does not allow it: principal, sts:ExternalId or sts:DurationSeconds)")
 
     def _judge(self, identity, action, resource):
         from moto.iam.access_control import IAMPolicy

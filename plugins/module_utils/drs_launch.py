@@ -243,9 +243,8 @@ def apply_launch_plans(factory, groups, check_mode):
     run_concurrently(apply, groups)
 
 
-def error_text(error):
-    """A botocore error as ``Code: message`` (and the policy to fix for AccessDenied)."""
-    return describe_error(error)
+# A botocore error as ``Code: message`` (and the policy to fix for AccessDenied): the client layer's one formatter.
+error_text = describe_error
 
 
 def check_servers_scope(entries, customer, environment=None):

@@ -67,9 +67,8 @@ def is_unreachable(error):
     return False
 
 
-def error_text(error):
-    """A botocore error as ``Code: message`` (and the policy to fix for AccessDenied)."""
-    return describe_error(error)
+# A botocore error as ``Code: message`` (and the policy to fix for AccessDenied): the client layer's one formatter.
+error_text = describe_error
 
 
 def row(host, status, summary, before=None, after=None, error=None, remediation=None, plan=None, changed=False):
