@@ -26,10 +26,34 @@ def _no_real_aws(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
 
 
+class SerializedClient:
+    """A DynamoDB client whose calls moto answers one at a time.
+
+    DynamoDB applies a conditional write to an item atomically; moto's in-process backend does not when
+    threads call it (the condition is checked, another thread's put lands, then this put overwrites it), so
+    two writers of one version could both succeed there and never in AWS. The sandbox serializes moto the
+    same way (sandbox.locking.STATE_LOCK). Only the mock's bookkeeping is serialized: the store's
+    read-merge-write cycles still interleave freely between calls."""
+
+    def __init__(self, client):
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            with self._lock:
+                return attr(*args, **kwargs)
+        return call
+
+
 @pytest.fixture
 def dynamodb_store():
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        client = SerializedClient(boto3.client("dynamodb", region_name="us-east-1"))
         store = ex.DynamoDBStore(client, "unit-executions")
         assert store.ensure() is True
         yield store
@@ -295,16 +319,22 @@ def test_concurrent_updates_lose_nothing(store):
     rec = store.start("acme", "production", "failover", "alice")
     eid = rec["execution_id"]
 
+    failures = []
+
     def write(i):
-        store.update(eid, {"details": {f"k{i}": i}, "errors": [f"error {i}"],
-                           "resources": [{"resource": "shared", "job_ids": [f"job-{i}"]},
-                                         {"resource": f"own-{i}", "status": "succeeded"}]})
+        try:
+            store.update(eid, {"details": {f"k{i}": i}, "errors": [f"error {i}"],
+                               "resources": [{"resource": "shared", "job_ids": [f"job-{i}"]},
+                                             {"resource": f"own-{i}", "status": "succeeded"}]})
+        except Exception as e:  # a writer that gave up would otherwise vanish with its thread
+            failures.append(repr(e))
 
     threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert failures == []
     final = store.get(eid)
     assert {f"k{i}" for i in range(8)} <= set(final["details"])
     assert len(final["errors"]) == 8
