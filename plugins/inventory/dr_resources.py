@@ -200,7 +200,7 @@ except ImportError:
     HAS_BOTO3 = False
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import DEFAULT_SESSION_NAME
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import MAX_ATTEMPTS
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import THROTTLING_BUDGET_SECONDS
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import THROTTLING_CODES
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import discovery
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import grouping
@@ -424,8 +424,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if all(str(i["reason"]).split(" ", 1)[0] in THROTTLING_CODES for i in unreachable):
                 # Throttled, not refused: the role and its trust are fine, AWS asked the controller to slow down.
                 raise AnsibleParserError(
-                    f"dr_resources: cannot reach {names}: AWS kept throttling the calls through {MAX_ATTEMPTS} "
-                    "attempts with backoff. Nothing was changed: wait a minute and run the same command again "
+                    f"dr_resources: cannot reach {names}: AWS kept throttling the calls for "
+                    f"{THROTTLING_BUDGET_SECONDS / 60:g} minutes of retries with backoff. Nothing was changed: "
+                    "wait a minute and run the same command again "
                     "(other runs against these accounts add to the throttling), or use_stale_cache_on_failure: true "
                     "in an emergency")
             raise AnsibleParserError(

@@ -41,6 +41,11 @@ DEFAULT_SESSION_NAME = "enterprise-dr-orchestration"
 
 # -- the retry policy --------------------------------------------------------------------------------------
 
+# Throttling refuses a request before anything is done, and it passes: a throttled call is retried until it has been
+# refused for this long (counted from its first attempt), however many attempts that takes. A burst that throttles
+# every caller at once ends; a count of attempts would give up on the caller that happened to ask most often.
+THROTTLING_BUDGET_SECONDS = 300.0
+# Other retryable answers (5xx, lost connections) are counted in attempts.
 MAX_ATTEMPTS = 20
 # An endpoint that cannot be connected to at all (a region or network down) is given a few attempts, not twenty:
 # an emergency run must learn within seconds that the primary region does not answer.
@@ -129,11 +134,18 @@ def is_throttling(error):
 class RetryPolicy:
     """Full-jitter exponential backoff, as a botocore ``needs-retry`` handler (see the module docstring).
 
+    Throttling is retried for ``throttling_budget`` seconds from the call's first attempt; a 5xx or a lost answer
+    up to ``max_attempts`` attempts; an endpoint that cannot be connected to ``UNREACHABLE_ATTEMPTS``.
     ``counts`` holds the retries decided, per (service, operation), for reports and tests."""
 
+    # Where a call's first attempt is remembered: botocore passes the same request_dict to every attempt.
+    _STARTED = "enterprise_dr_retry_started"
+
     def __init__(self, max_attempts=MAX_ATTEMPTS, base_delay=BASE_DELAY_SECONDS, max_delay=MAX_DELAY_SECONDS,
-                 rand=random.random):
+                 rand=random.random, throttling_budget=THROTTLING_BUDGET_SECONDS, clock=time.monotonic):
         self.max_attempts = max_attempts
+        self.throttling_budget = throttling_budget
+        self._clock = clock
         self.base_delay = base_delay
         self.max_delay = max_delay
         self._rand = rand
@@ -143,7 +155,7 @@ class RetryPolicy:
     def delay(self, attempt, retry_after=None):
         """Seconds to wait before attempt ``attempt + 1``: full jitter under an exponential ceiling capped at
         ``max_delay``; a server's Retry-After raises the ceiling (callers spread out instead of waking together)."""
-        ceiling = self.base_delay * (2 ** max(0, attempt - 1))
+        ceiling = self.base_delay * (2 ** min(32, max(0, attempt - 1)))
         if retry_after:
             ceiling = max(ceiling, float(retry_after))
         return self._rand() * min(self.max_delay, ceiling)
@@ -171,13 +183,24 @@ class RetryPolicy:
             return None if (service, operation) in NOT_IDEMPOTENT else "transient"
         return None
 
-    def needs_retry(self, response=None, attempts=1, operation=None, caught_exception=None, **_kwargs):
+    def needs_retry(self, response=None, attempts=1, operation=None, caught_exception=None, request_dict=None,
+                    **_kwargs):
         """The botocore ``needs-retry`` handler: seconds to sleep before the next attempt, or None."""
-        if operation is None or attempts >= self.max_attempts:
+        if operation is None:
             return None
         service = operation.service_model.service_id.hyphenize()
         kind = self.retryable(service, operation.name, response, caught_exception)
-        if kind is None or (kind == "unreachable" and attempts >= UNREACHABLE_ATTEMPTS):
+        if kind is None:
+            return None
+        now = self._clock()
+        context = (request_dict or {}).get("context")
+        if context is None:  # called without botocore's request (tests): the budget runs from this attempt
+            context = {}
+        started = context.setdefault(self._STARTED, now)
+        if kind == "throttling":
+            if now - started >= self.throttling_budget:
+                return None
+        elif attempts >= (UNREACHABLE_ATTEMPTS if kind == "unreachable" else self.max_attempts):
             return None
         retry_after = None
         if response and response[0] is not None:
@@ -189,7 +212,10 @@ class RetryPolicy:
         with self._lock:
             key = (service, operation.name)
             self.counts[key] = self.counts.get(key, 0) + 1
-        return self.delay(attempts, retry_after)
+        wait = self.delay(attempts, retry_after)
+        if kind == "throttling":  # the last wait ends at the budget, not after it
+            wait = max(0.0, min(wait, started + self.throttling_budget - now))
+        return wait
 
     def total(self):
         with self._lock:

@@ -83,6 +83,30 @@ def test_every_call_is_retried_through_the_factory(sandbox, seeded, service, cal
     assert [r["status"] >= 400 for r in log] == [True] * 5 + [False]
 
 
+def test_a_burst_longer_than_max_attempts_is_outlasted(sandbox, seeded, monkeypatch):
+    """Throttling is retried for a time budget, not a count: 30 throttled AssumeRole answers in a row (more than
+    MAX_ATTEMPTS) and the workload-account call still completes, through botocore's real request context."""
+    monkeypatch.setattr(clients.POLICY, "max_delay", 0.02)  # the same decisions, without minutes of sleeping
+    assert clients.MAX_ATTEMPTS < 30
+    client = factory(sandbox).client("ec2", account_id=WORKLOAD_A)
+    sandbox.clear_requests()
+    sandbox.set_faults(service="sts", throttle_next=30)
+    client.describe_vpcs()
+    assume = log_of(sandbox, "sts", "AssumeRole")
+    assert [r["status"] >= 400 for r in assume] == [True] * 30 + [False]
+    # The budget still ends: a call throttled for longer than it gives up.
+    monkeypatch.setattr(clients.POLICY, "throttling_budget", 0.5)
+    sts = factory(sandbox).client("sts")
+    sandbox.set_faults(service="sts", throttle_rate=1.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(Exception, match="Throttling"):
+            sts.get_caller_identity()
+    finally:
+        sandbox.clear_faults()
+    assert time.monotonic() - started < 5
+
+
 def test_paginators_and_assume_role_follow_the_policy(sandbox, seeded):
     """A paginated read in a workload account: the AssumeRole behind its credentials and every page retry."""
     client = factory(sandbox).client("ec2", account_id=WORKLOAD_A)
@@ -173,13 +197,13 @@ def test_dynamodb_throttling_is_not_advised_as_a_missing_table(sandbox, seeded):
     client = clients.ClientFactory(ModuleParams()).client("dynamodb")
     store = execution.DynamoDBStore(client, "edr-missing-table")
     sandbox.set_faults(service="dynamodb", throttle_rate=1.0)
-    saved = clients.POLICY.max_attempts
-    clients.POLICY.max_attempts = 3
+    saved = clients.POLICY.throttling_budget
+    clients.POLICY.throttling_budget = 2.0
     try:
         with pytest.raises(execution.StoreUnavailable) as throttled:
             store.latest("acme")
     finally:
-        clients.POLICY.max_attempts = saved
+        clients.POLICY.throttling_budget = saved
         sandbox.clear_faults()
     assert "throttl" in str(throttled.value).lower()
     assert "setup_hub.yml" not in str(throttled.value)

@@ -148,7 +148,7 @@ def test_a_throttled_account_is_not_blamed_on_its_role(plugin):
         plugin._report(built)
     message = str(refused.value)
     assert f"cannot reach {WA}: Throttling (AssumeRole)" in message
-    assert "kept throttling the calls through 20 attempts" in message and "run the same command again" in message
+    assert "kept throttling the calls for 5 minutes" in message and "run the same command again" in message
     assert "trust policy" not in message
     denied = build_inventory(raw(account(WA, "workload-a", error="AccessDenied (AssumeRole): not authorized")))
     with pytest.raises(AnsibleParserError, match="Fix the account's role, trust policy or profile"):

@@ -64,11 +64,60 @@ def test_full_jitter_under_a_capped_exponential_ceiling():
     assert clients.RetryPolicy(rand=lambda: 0.0).delay(5) == 0
 
 
-def test_stops_at_max_attempts():
+OPERATION = SimpleNamespace(name="DescribeJobs",
+                            service_model=SimpleNamespace(service_id=SimpleNamespace(hyphenize=lambda: "drs")))
+
+
+def test_a_5xx_stops_at_max_attempts():
     policy = clients.RetryPolicy(max_attempts=3, rand=lambda: 0.0)
-    operation = SimpleNamespace(name="DescribeJobs",
-                                service_model=SimpleNamespace(service_id=SimpleNamespace(hyphenize=lambda: "drs")))
-    throttled = answer(429, "ThrottlingException")
-    assert policy.needs_retry(response=throttled, attempts=2, operation=operation) == 0
-    assert policy.needs_retry(response=throttled, attempts=3, operation=operation) is None
+    failing = answer(500, "InternalServerException")
+    request = {"context": {}}
+    assert policy.needs_retry(response=failing, attempts=2, operation=OPERATION, request_dict=request) == 0
+    assert policy.needs_retry(response=failing, attempts=3, operation=OPERATION, request_dict=request) is None
     assert policy.counts == {("drs", "DescribeJobs"): 1}
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_throttling_is_retried_for_a_time_budget_not_a_count_of_attempts():
+    """A burst that throttles one caller 40 times in a row is outlasted; the budget runs from the first attempt."""
+    clock = Clock()
+    policy = clients.RetryPolicy(max_attempts=3, rand=lambda: 1.0, throttling_budget=300, clock=clock)
+    throttled = answer(429, "ThrottlingException")
+    request = {"context": {}}
+    waits = []
+    for attempt in range(1, 41):
+        wait = policy.needs_retry(response=throttled, attempts=attempt, operation=OPERATION, request_dict=request)
+        if wait is None:
+            break
+        waits.append(wait)
+        clock.now += wait
+    # More attempts than max_attempts (which counts only 5xx and lost answers); the waits grow to the 20 s cap,
+    # and the last one is cut to end exactly at the budget.
+    assert len(waits) > policy.max_attempts
+    assert waits[:5] == [0.25, 0.5, 1.0, 2.0, 4.0]
+    assert max(waits) == clients.MAX_DELAY_SECONDS
+    assert clock.now == pytest.approx(1000.0 + 300)
+    assert policy.needs_retry(response=throttled, attempts=len(waits) + 1, operation=OPERATION,
+                              request_dict=request) is None
+    # Another call starts its own budget.
+    assert policy.needs_retry(response=throttled, attempts=1, operation=OPERATION, request_dict={"context": {}}) == 0.25
+
+
+def test_a_throttled_call_gives_up_once_its_budget_is_spent():
+    clock = Clock()
+    policy = clients.RetryPolicy(rand=lambda: 0.5, throttling_budget=10, clock=clock)
+    throttled = answer(400, "Throttling")
+    request = {"context": {}}
+    assert policy.needs_retry(response=throttled, attempts=1, operation=OPERATION, request_dict=request) == 0.125
+    clock.now += 9.9
+    assert policy.needs_retry(response=throttled, attempts=2, operation=OPERATION,
+                              request_dict=request) == pytest.approx(0.1)
+    clock.now += 0.1
+    assert policy.needs_retry(response=throttled, attempts=3, operation=OPERATION, request_dict=request) is None
