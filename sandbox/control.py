@@ -93,6 +93,10 @@ class AdminClient:
     def drs_settings(self, **settings) -> dict:
         return self.call("POST" if settings else "GET", "drs/settings", settings if settings else None)
 
+    def emulator_settings(self, name: str, **settings) -> dict:
+        """An emulator's own settings (sandbox.emulators ``configure``); read them when none are given."""
+        return self.call("POST" if settings else "GET", f"emulators/{name}", settings if settings else None)
+
     def iam(self, enforce: bool | None = None, hub_account: str | None = None) -> dict:
         """IAM enforcement at request time (sandbox.iam_enforcement): switch it, or read it when both are None."""
         document = {key: value for key, value in (("enforce", enforce), ("hub_account", hub_account))

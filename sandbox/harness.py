@@ -142,6 +142,11 @@ class Sandbox:
     def drs_settings(self, **settings) -> dict:
         return self.admin.drs_settings(**settings)
 
+    def emulator_settings(self, name: str, **settings) -> dict:
+        """Change an emulator's settings until the next reset, e.g. ``emulator_settings(
+        "elasticache-global-datastores", polls_per_transition=30)`` for a failover still under way at a re-run."""
+        return self.admin.emulator_settings(name, **settings)
+
     def enforce_iam(self, enforce: bool = True) -> dict:
         """Judge every request by the signing identity's IAM policies (sandbox.iam_enforcement), or stop judging.
 

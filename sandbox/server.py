@@ -580,6 +580,16 @@ class SandboxApp:
             for resource_id, tags in resources.items():
                 backend.create_tags([resource_id], {str(k): str(v) for k, v in tags.items()})
             return 200, {"tagged": len(resources)}
+        if route.startswith("emulators/"):
+            # An emulator's own settings, for example {"polls_per_transition": 30} for elasticache-global-datastores.
+            emulator = emulators.get(route.split("/", 1)[1])
+            if emulator is None or emulator.configure is None:
+                return 404, {"error": f"no emulator with settings named {route.split('/', 1)[1]}"}
+            try:
+                with STATE_LOCK:
+                    return 200, emulator.configure(**(payload if method in ("PUT", "POST") else {}))
+            except (TypeError, ValueError) as e:
+                return 400, {"error": str(e)}
         if route == "drs/settings":
             self._require_drs()
             if method == "POST":

@@ -164,8 +164,19 @@ def replication_lag_seconds(cloudwatch, group_id, minutes=15):
 
 
 # ------------------------------------------------------------------------------------------- checks
-def preflight_problems(datastore, groups, target_region, operation):
-    """What stops a promotion to ``target_region`` (empty when ready). ``groups``: ``{region: group or None}``."""
+def promotion_under_way(datastore):
+    """The datastore is ``modifying`` with every member associated: a failover is in progress (an association or a
+    disassociation shows its member ``associating`` or ``disassociating``)."""
+    members = (datastore or {}).get("Members") or []
+    return (datastore or {}).get("Status") == "modifying" and bool(members) and all(
+        m.get("Status") == "associated" for m in members)
+
+
+def preflight_problems(datastore, groups, target_region, operation, resumed=False):
+    """What stops a promotion to ``target_region`` (empty when ready). ``groups``: ``{region: group or None}``.
+
+    ``resumed``: the run is an interrupted execution run again, so a promotion under way is its own (asked before
+    the interruption): it is not refused, and the failover waits for it instead of asking again."""
     problems = []
     if datastore is None:
         return ["the global datastore does not exist (or no member names it)"]
@@ -173,7 +184,7 @@ def preflight_problems(datastore, groups, target_region, operation):
     target = member(datastore, target_region)
     if target is None:
         problems.append(f"no member of {datastore['GlobalReplicationGroupId']} in {target_region}")
-    elif (target.get("Role") or "").upper() != "PRIMARY":
+    elif (target.get("Role") or "").upper() != "PRIMARY" and not (resumed and promotion_under_way(datastore)):
         if status != "available":
             problems.append(f"the datastore is {status}, not available")
         if target.get("Status") != "associated":

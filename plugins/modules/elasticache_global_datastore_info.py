@@ -34,6 +34,13 @@ options:
     description: Report members whose region does not answer instead of failing (emergency failover).
     type: bool
     default: false
+  resumed:
+    description:
+      - The run is an interrupted execution run again. A datastore that is C(modifying) with every member
+        C(associated) is then the promotion that execution asked before it was interrupted, and is reported ready
+        (the failover waits for it and never asks for a second one) instead of "modifying, not available".
+    type: bool
+    default: false
   customer:
     description: When given, each member's C(Customer) tag must match (a mismatch is a problem).
     type: str
@@ -141,7 +148,8 @@ def read_one(factory, item, params):
     if standalone:
         pass  # an emergency failover detached it: it is the primary already (REPLICATE re-associates the old region)
     elif target is not None and not params["tolerate_unreachable"]:
-        problems.extend(ec.preflight_problems(datastore, present, item["target_region"], "failover"))
+        problems.extend(ec.preflight_problems(datastore, present, item["target_region"], "failover",
+                                              resumed=params["resumed"]))
         if datastore is not None and datastore.get("Status") == "primary-only" and len(item["replication_groups"]) > 1:
             problems.append(f"{global_id} has no secondary (an emergency failover detached it): run the failover's "
                             "REPLICATE first (-e '{\"phases\": [\"replicate\"]}')")
@@ -150,6 +158,9 @@ def read_one(factory, item, params):
         summary = f"{global_id}: {'; '.join(problems)}"
     elif standalone:
         summary = f"{promote} is a standalone primary already"
+    elif params["resumed"] and ec.promotion_under_way(datastore) and ec.group_role(target) != "PRIMARY":
+        summary = (f"{global_id}: the promotion of {promote} this execution asked before it was interrupted is "
+                   "under way; the failover waits for it")
     else:
         summary = f"{global_id}: ready to promote {promote}"
     return {
@@ -173,6 +184,7 @@ def main():
             target_region=dict(type="str", required=True),
         )),
         tolerate_unreachable=dict(type="bool", default=False),
+        resumed=dict(type="bool", default=False),
         customer=dict(type="str"),
         environment=dict(type="str", aliases=["env"]),
         **ACCOUNTS_ARGUMENT_SPEC,

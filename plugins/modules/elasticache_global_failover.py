@@ -114,6 +114,8 @@ diff:
   type: dict
 """
 
+import functools
+
 try:
     import botocore
 except ImportError:
@@ -258,6 +260,23 @@ class Runner:
                     GlobalReplicationGroupId=datastore["GlobalReplicationGroupId"], PrimaryRegion=region,
                     PrimaryReplicationGroupId=group_id)
                 switched_at = ec.utc_now()
+            elif action == "wait" and self.params["state"] == "promoted" and self.params["wait"]:
+                # The modification under way is most likely this execution's promotion, asked before an interruption;
+                # if it ends with the target still a secondary, it was something else: promote now, once.
+                global_id = datastore["GlobalReplicationGroupId"]
+                datastore = self.wait(lambda d: d is None or d.get("Status") != "modifying",
+                                      functools.partial(ec.describe_global, client, global_id),
+                                      f"the modification of {global_id} under way ends")
+                if datastore is not None and (ec.member(datastore, region) or {}).get("Role") != "PRIMARY":
+                    problems = ec.preflight_problems(datastore, planned["groups"], region, "failover")
+                    if problems:
+                        raise ec.ElastiCacheError(
+                            "; ".join(problems),
+                            "wait until the datastore is available and every member associated, then re-run")
+                    lag = ec.replication_lag_seconds(self.client(item, region, "cloudwatch"), group_id)
+                    client.failover_global_replication_group(
+                        GlobalReplicationGroupId=global_id, PrimaryRegion=region, PrimaryReplicationGroupId=group_id)
+                    switched_at = ec.utc_now()
             elif action == "disassociate":
                 peers = ",".join(f"{r}={g}" for r, g in sorted(item["replication_groups"].items()) if r != region)
                 client.add_tags_to_resource(
@@ -481,6 +500,10 @@ def main():
             if item.get("new_global_replication_group_id"):
                 after["global_replication_group_id"] = item["new_global_replication_group_id"]
             row["after"] = after
+            if "wait" in actions and after.get("switched_at") and not row["changed"]:
+                # The modification waited for was not a promotion to this region: it was promoted once, now.
+                row.update(changed=True, plan=f"{row['plan']}; it ended with {item['target_region']} still a "
+                                              "secondary, so promote it")
             if lag is not None:
                 row["replication_lag_seconds"] = lag
             connectivity = after["connectivity"]
@@ -491,9 +514,11 @@ def main():
                                        f"{item['target_region']}, then re-run (the promotion is not repeated)")
             else:
                 row["status"] = "succeeded"
+            note = f" ({row['plan']})" if row["changed"] else (
+                " (waited for the promotion under way; no new call)" if "wait" in actions else " (no change)")
             row["summary"] = (f"{after.get('target_replication_group')} in {item['target_region']} "
                               f"{after.get('target_role', '').lower() or 'checked'}"
-                              f"{' (' + row['plan'] + ')' if row['changed'] else ' (no change)'}; "
+                              f"{note}; "
                               f"TCP {connectivity['endpoint']} {'ok' if connectivity['reachable'] else 'FAILED'}")
         rows.append(row)
     changed = any(r["changed"] for r in rows)

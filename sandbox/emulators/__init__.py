@@ -11,8 +11,10 @@ imports them all once, when the server starts, so adding one needs no change her
 A handler gets a :class:`Call` and returns ``(status, headers, body)`` — or ``None`` to let moto answer after all
 (for example when it only corrects moto's answer for some inputs). Emulators that keep state in moto's own backends
 (the usual case, so that moto's ``describe_*`` shows the change) need no reset of their own; those with state of their
-own pass ``reset``. ``tick`` runs before requests of the services in ``tick_services``, so that time-driven transitions
-(a job that finished, a switchover that completed) show even when nobody polls the emulated service.
+own pass ``reset``; those with settings a test may change (how long a transition takes) pass ``configure``, which
+the admin endpoint ``/_sandbox/emulators/<name>`` calls and which a reset puts back. ``tick`` runs before requests
+of the services in ``tick_services``, so that time-driven transitions (a job that finished, a switchover that
+completed) show even when nobody polls the emulated service.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class Emulator:
     reset: Callable[[], None] | None = None
     tick: Callable[[], None] | None = None
     tick_services: frozenset = frozenset()
+    configure: Callable[..., dict] | None = None
 
 
 _REGISTRY: dict[tuple[str, str], Emulator] = {}
@@ -65,12 +68,12 @@ _LOADED = False
 
 
 def register(name, service, handler, operations=None, self_throttling=False, reset=None, tick=None,
-             tick_services=()):
+             tick_services=(), configure=None):
     """Answer ``operations`` of ``service`` (all of it when None) with ``handler``; returns the Emulator."""
     emulator = Emulator(name=name, service=service, handler=handler,
                         operations=frozenset(operations) if operations else frozenset({WHOLE_SERVICE}),
                         self_throttling=self_throttling, reset=reset, tick=tick,
-                        tick_services=frozenset(tick_services))
+                        tick_services=frozenset(tick_services), configure=configure)
     for operation in emulator.operations:
         key = (service, operation)
         if key in _REGISTRY and _REGISTRY[key].name != name:

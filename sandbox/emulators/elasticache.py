@@ -27,7 +27,8 @@ from urllib.parse import parse_qs
 from sandbox.emulators import register
 from sandbox.locking import STATE_LOCK
 
-POLLS_PER_TRANSITION = int(os.environ.get("SANDBOX_ELASTICACHE_POLLS", "2"))
+DEFAULT_POLLS_PER_TRANSITION = int(os.environ.get("SANDBOX_ELASTICACHE_POLLS", "2"))
+POLLS_PER_TRANSITION = DEFAULT_POLLS_PER_TRANSITION
 
 # Region prefixes of global datastore IDs seen in AWS examples; other regions get a stable five-letter prefix.
 REGION_PREFIXES = {"us-east-1": "ldgnf", "us-west-1": "virxk", "us-west-2": "sgaui", "us-east-2": "fpkhr",
@@ -48,8 +49,22 @@ DELETING: dict[tuple, int] = {}
 
 
 def reset():
+    global POLLS_PER_TRANSITION
     GLOBALS.clear()
     DELETING.clear()
+    POLLS_PER_TRANSITION = DEFAULT_POLLS_PER_TRANSITION
+
+
+def configure(polls_per_transition=None):
+    """``polls_per_transition``: reads of ElastiCache a transition started from now on takes (a failover that is
+    still under way when an interrupted run is re-run). A reset restores the default."""
+    global POLLS_PER_TRANSITION
+    if polls_per_transition is not None:
+        value = int(polls_per_transition)
+        if value < 1:
+            raise ValueError(f"polls_per_transition must be at least 1, got {value}")
+        POLLS_PER_TRANSITION = value
+    return {"polls_per_transition": POLLS_PER_TRANSITION}
 
 
 def region_prefix(region):
@@ -483,5 +498,5 @@ def _patch_tagging():
 
 
 _patch_tagging()
-register("elasticache-global-datastores", "elasticache", handle, operations=HANDLERS, reset=reset, tick=tick,
-         tick_services=("elasticache",))
+register("elasticache-global-datastores", "elasticache", handle, operations=HANDLERS, reset=reset,
+         configure=configure, tick=tick, tick_services=("elasticache",))

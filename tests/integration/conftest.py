@@ -18,6 +18,7 @@ SLOW = {
     "test_adapter_ecs.py::test_kill_mid_activate_then_rerun_scales_once",
     "test_adapter_efs.py::test_killed_activate_resumes_and_deletes_and_creates_once",
     "test_adapter_elasticache.py::test_killed_mid_activate_then_rerun_promotes_once",
+    "test_adapter_elasticache.py::test_rerun_while_the_killed_runs_promotion_is_still_under_way_waits_for_it",
     "test_adapter_eventbridge.py::test_killed_activate_resumes_and_switches_each_resource_once",
     "test_adapter_fsx.py::test_killed_activate_resumes_and_restores_once",
     "test_adapter_lambda.py::test_kill_mid_activate_then_rerun_does_each_step_once",

@@ -187,3 +187,30 @@ def test_killed_mid_activate_then_rerun_promotes_once(sandbox, seeded):
     assert roles(datastore(sandbox, "acme-prod-sessions")) == {DR: "PRIMARY", PRIMARY: "SECONDARY"}
     [record] = records(seeded)
     assert entry(record)["after"]["connectivity"]["reachable"] is True
+
+
+def test_rerun_while_the_killed_runs_promotion_is_still_under_way_waits_for_it(sandbox, seeded):
+    """In AWS a promotion takes minutes: the re-run of a run killed right after FailoverGlobalReplicationGroup finds
+    the datastore `modifying`. PREFLIGHT must not refuse its own execution's promotion (it did: "the datastore is
+    modifying, not available"); ACTIVATE waits for it and never asks for a second one."""
+    assert sandbox.emulator_settings("elasticache-global-datastores", polls_per_transition=60) == {
+        "polls_per_transition": 60}
+    command = [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/failover.yml", "-e", "customer=acme",
+               "-e", f"execution_store_path={seeded}", *COMMON]
+    process = subprocess.Popen(command, cwd=str(REPO_ROOT), env=sandbox.ansible_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not calls(sandbox, "FailoverGlobalReplicationGroup"):
+        time.sleep(0.02)
+    crash(process)
+    assert len(calls(sandbox, "FailoverGlobalReplicationGroup")) == 1
+    rc, out, err = run(sandbox, "failover.yml", seeded)
+    assert rc == 0, out[-4000:] + err[-2000:]
+    assert len(calls(sandbox, "FailoverGlobalReplicationGroup")) == 1
+    [record] = records(seeded)
+    assert record["status"] == "succeeded" and len(record["resumptions"]) == 1
+    # ACTIVATE found the promotion still under way (its before), waited for it and asked nothing new (one call).
+    assert entry(record)["before"]["global_status"] == "modifying"
+    assert entry(record)["before"]["target_role"] == "SECONDARY"
+    assert roles(datastore(sandbox, "acme-prod-sessions")) == {DR: "PRIMARY", PRIMARY: "SECONDARY"}
+    assert entry(record)["status"] == "succeeded"

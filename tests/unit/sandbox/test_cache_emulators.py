@@ -165,3 +165,14 @@ def test_memorydb_multi_region_copy_snapshot_and_restore_states():
     missing = json_call(W2, "CreateCluster", ClusterName="ledger-dr", NodeType="db.r6g.large",
                         SnapshotArns=[f"arn:aws:s3:::{bucket}/none.rdb"])
     assert missing[1]["__type"] == "InvalidParameterValueException"
+
+
+def test_how_long_a_transition_takes_is_a_setting_a_reset_puts_back():
+    emulator = emulators.get("elasticache-global-datastores")
+    assert emulator.configure(polls_per_transition=7) == {"polls_per_transition": 7}
+    assert ec.POLLS_PER_TRANSITION == 7
+    with pytest.raises(ValueError, match="at least 1"):
+        emulator.configure(polls_per_transition=0)
+    assert ec.POLLS_PER_TRANSITION == 7
+    ec.reset()
+    assert ec.POLLS_PER_TRANSITION == ec.DEFAULT_POLLS_PER_TRANSITION

@@ -36,6 +36,20 @@ def test_a_ready_datastore_has_no_problem_and_each_blocker_is_named():
     assert ec.preflight_problems(datastore(status="primary-only"), groups(), "us-east-1", "x") == []
 
 
+def test_a_resumed_run_accepts_its_own_promotion_under_way_and_nothing_else():
+    under_way = datastore(status="modifying")
+    assert ec.promotion_under_way(under_way)
+    assert ec.preflight_problems(under_way, groups(), "us-west-2", "failover", resumed=True) == []
+    # A fresh run never assumes a modification is its own.
+    assert ec.preflight_problems(under_way, groups(), "us-west-2", "failover") == [
+        "the datastore is modifying, not available"]
+    # A member joining or leaving is not a promotion: refused even when resumed.
+    joining = datastore(status="modifying", dr_status="associating")
+    assert not ec.promotion_under_way(joining)
+    assert "associating" in " ".join(ec.preflight_problems(joining, groups(), "us-west-2", "failover", resumed=True))
+    assert not ec.promotion_under_way(datastore())
+
+
 def test_drill_names_fit_the_40_character_limit_and_name_the_execution():
     name = ec.drill_group_id("a" * 40, "edr-acme-20261201T221710-3cf33a")
     assert len(name) <= 40 and name.endswith("-drill-edracme2")
