@@ -164,3 +164,27 @@ def task_breakdown(timing, wall_seconds):
         "task_runs": len(timing.get("tasks", [])),
         "host_results": sum(t["results"] for t in timing.get("tasks", [])),
     }
+
+
+MODULE_PREFIXES = (("drs_", "drs"), ("aurora_", "aurora"), ("rds_", "rds"), ("elasticache_", "elasticache"),
+                   ("memorydb_", "memorydb"), ("ecs_", "ecs"), ("lambda_", "lambda"), ("route53_", "route53"),
+                   ("opensearch_", "opensearch"), ("autoscaling_", "autoscaling"), ("eventbridge_", "eventbridge"),
+                   ("efs_", "efs"), ("fsx_", "fsx"))
+
+
+def module_runs(timing):
+    """``{phase: {technology: runs}}``: the collection's module runs of a playbook (a task that ran a module for at
+    least one host, once), by the play's phase and the technology whose adapter role (or module name) it belongs to;
+    the engine's own (records, metrics, notifications) count as ``engine``."""
+    runs = defaultdict(Counter)
+    for task in timing.get("tasks", []):
+        action = task["action"]
+        if not action.startswith("enterprise_dr.orchestration.") or task["results"] <= task["skipped"]:
+            continue
+        phase = task["play"].split(" ")[0].upper()
+        module = action.rsplit(".", 1)[-1]
+        role = task["name"].split(" : ", 1)[0] if " : " in task["name"] else ""
+        technology = role.rsplit(".", 1)[-1][len("adapter_"):] if ".adapter_" in role or role.startswith(
+            "adapter_") else next((t for prefix, t in MODULE_PREFIXES if module.startswith(prefix)), "engine")
+        runs[phase][technology] += 1
+    return {phase: dict(counter) for phase, counter in runs.items()}

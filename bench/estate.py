@@ -143,3 +143,46 @@ def inventory_config(accounts=3, cache_dir=None, max_workers=8):
         config.update({"cache": True, "cache_plugin": "ansible.builtin.jsonfile",
                        "cache_connection": str(cache_dir), "cache_timeout": 3600})
     return config
+
+
+MIXED_CUSTOMER = "mixco"
+# The data tier that fails over beside the DRS servers of a wave, one resource of each per wave.
+MIXED_TECHNOLOGIES = ["drs", "aurora", "rds", "elasticache"]
+
+
+def mixed_estate(servers=100, waves=2, drs=None):
+    """``servers`` DRS servers over ``waves`` waves in one account, and in every wave one Aurora global database,
+    one RDS instance with its cross-region replica and one ElastiCache global datastore: the cost of a technology
+    in a wave is the difference between a failover of only DRS and one of all four."""
+    account = ACCOUNTS[0]["name"]
+    data_tier = []
+    for wave in range(1, waves + 1):
+        common = {"account": account, "region": PRIMARY_REGION, "customer": MIXED_CUSTOMER,
+                  "environment": "production", "wave": wave, "priority": "critical"}
+        data_tier += [
+            {**common, "type": "rds_cluster", "name": f"mixco-prod-orders{wave:02d}",
+             "global_cluster": f"mixco-prod-orders{wave:02d}-global", "recovery_strategy": "switchover",
+             "lag_ms": 200},
+            {**common, "type": "rds_instance", "name": f"mixco-prod-ledger{wave:02d}", "replica": True,
+             "lag_seconds": 1},
+            {**common, "type": "elasticache_global_datastore", "name": f"mixco-prod-sessions{wave:02d}",
+             "recovery_strategy": "failover"},
+        ]
+    return {
+        "version": 1,
+        "name": "bench-mixed",
+        "description": f"{servers} DRS servers in {waves} waves, each wave with an Aurora global database, an RDS "
+                       "replica and an ElastiCache global datastore",
+        "hub": {"account_id": HUB_ACCOUNT_ID, "name": "hub"},
+        "regions": {"primary": PRIMARY_REGION, "dr": DR_REGION},
+        "customers": [MIXED_CUSTOMER],
+        "accounts": _accounts(1),
+        "generate": [{
+            "count": servers, "name": MIXED_CUSTOMER + "-prod-app{index:04d}", "customers": [MIXED_CUSTOMER],
+            "accounts": [account], "waves": waves, "priorities": PRIORITIES, "environment": "production",
+            "replication_state": "CONTINUOUS", "lag_seconds": 0, "target": True, "subnets": SUBNETS,
+            "security_groups": SECURITY_GROUPS,
+        }],
+        "resources": data_tier,
+        "sandbox": {"drs": dict(drs or FAST_DRS)},
+    }

@@ -150,6 +150,19 @@ def render_markdown(results):
                 f"| modelled RTO, {r['servers']} servers in {r['waves']} waves, {label.replace('_', ' ')} | "
                 f"{_fmt(e['modelled_rto_minutes'], ' min')} (DRS jobs {_fmt(e['drs_job_minutes_modelled'], ' min')} + "
                 f"orchestration {_fmt(e['orchestration_overhead_minutes'], ' min')}; {e['launched']} launched) | |")
+    mx = phases.get("mixed_wave") or {}
+    if "runs" in mx:
+        for run in mx["runs"].values():
+            lines.append(f"| mixed wave: failover of {mx['servers']} servers in {mx['waves']} waves, "
+                         f"{' + '.join(run['technologies'])} | {_fmt(run['wall_seconds'], ' s')} wall, CPU "
+                         f"{_fmt(run['controller_cpu_seconds'], ' s')}, transition median "
+                         f"{_fmt(run['transition_seconds_median'], ' s')}, {run['aws_calls']} AWS calls | |")
+        lines += [
+            f"| mixed wave: seconds a technology adds to a wave | "
+            f"{_fmt(mx['added_seconds_per_technology_per_wave'], ' s')} ({', '.join(mx['added_technologies'])}) | |",
+            f"| mixed wave: most module runs a technology adds per wave and phase | "
+            f"{_fmt(mx['most_module_runs_per_wave_and_phase'])} | <= 1 |",
+        ]
     for name, error in results.get("errors", {}).items():
         lines.append(f"| ERROR in {name} | {error.splitlines()[0][:300]} | |")
     if f.get("transitions"):
@@ -176,5 +189,13 @@ def render_markdown(results):
         for t in f["time_breakdown"]["top_tasks"]:
             name = t["task"].replace("|", "/")
             lines.append(f"| {name} | {_fmt(t['seconds'])} | {t['runs']} | {t['host_results']} |")
+    if mx.get("module_runs_per_wave_and_phase"):
+        techs = mx["added_technologies"]
+        lines += ["", "## Mixed wave: module runs a technology adds per wave and phase", "",
+                  "| phase | " + " | ".join(techs) + " |", "|---|" + "---|" * len(techs)]
+        for phase, counts in mx["module_runs_per_wave_and_phase"].items():
+            lines.append(f"| {phase} (per wave) | " + " | ".join(_fmt(counts.get(t)) for t in techs) + " |")
+        for phase, counts in (mx.get("module_runs_per_run_outside_waves") or {}).items():
+            lines.append(f"| {phase} (once per run) | " + " | ".join(_fmt(counts.get(t)) for t in techs) + " |")
     lines += render_comparison(results)
     return "\n".join(lines) + "\n"

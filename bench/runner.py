@@ -7,6 +7,8 @@ Phases (each can be skipped; a failing phase is recorded and the others still ru
 3. launch_into - drs_launch_into_instance over every server, wall time and DRS calls
 4. failover    - playbooks/failover.yml over every server, wave by wave, DRS time near zero
 5. rto         - failover of a smaller estate with DRS timings where 1 s stands for 1 minute
+6. mixed_wave  - the same estate failed over twice, only DRS and then DRS with Aurora, RDS and ElastiCache in every
+                 wave: what a technology adds to a wave (seconds, module runs per wave and phase)
 
 With ``--baseline REF`` the same phases then run, with the same options on the same machine, from the collection as
 it was at the git revision REF (exported with ``git archive``, its own bench, sandbox and playbooks), and the
@@ -53,10 +55,12 @@ def parse_args(argv):
                         help="servers in the failover run (default --servers); a smaller run reseeds that size")
     parser.add_argument("--rto-servers", type=int, default=100)
     parser.add_argument("--rto-waves", type=int, default=4)
+    parser.add_argument("--mixed-servers", type=int, default=100, help="DRS servers of the mixed-technology phase")
+    parser.add_argument("--mixed-waves", type=int, default=2)
     parser.add_argument("--poll-interval", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of the discovery and matching timings")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["discovery", "matching", "launch_into", "failover", "rto"],
+                        choices=["discovery", "matching", "launch_into", "failover", "rto", "mixed_wave"],
                         help="leave a phase out (repeatable)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed for one playbook run")
     parser.add_argument("--output", default=str(BENCH_DIR / "results"), help="results directory")
@@ -71,6 +75,9 @@ def parse_args(argv):
 # Options a baseline run is given as they are (the rest is where its results go).
 BASELINE_OPTIONS = ("servers", "waves", "accounts", "resources", "failover_servers", "rto_servers", "rto_waves",
                     "poll_interval", "repeat", "timeout")
+WAVE_PHASES = ("INSTANTIATE", "ACTIVATE", "CLEANUP", "REPLICATE")
+# Phases a baseline's bench may not know (it would refuse --skip of them; it does not run them either).
+NEWER_PHASES = ("mixed_wave",)
 
 
 # ------------------------------------------------------------------------------------ environment
@@ -252,6 +259,7 @@ class Bench:
             self.phase("launch_into", self.launch_into)
             self.phase("failover", self.failover)
             self.phase("rto", self.rto)
+            self.phase("mixed_wave", self.mixed_wave)
         finally:
             self.stop_sandbox()
             self.results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -287,7 +295,8 @@ class Bench:
             if value is not None:
                 command += [f"--{option.replace('_', '-')}", str(value)]
         for phase in self.args.skip:
-            command += ["--skip", phase]
+            if phase not in NEWER_PHASES:
+                command += ["--skip", phase]
         started = time.monotonic()
         env = {k: v for k, v in os.environ.items()
                if k not in ("PYTHONPATH", "ANSIBLE_CONFIG") and not k.startswith("AWS_ENDPOINT_URL")}
@@ -426,7 +435,7 @@ class Bench:
             }
         return figures
 
-    def _failover(self, label, customer, servers_by_id, poll_interval):
+    def _failover(self, label, customer, servers_by_id, poll_interval, technologies=("drs",)):
         """Run failover.yml for one customer; returns the figures and the analysis inputs."""
         env = self.ansible_env(timing_file=self.work / f"{label}.timing.json")
         inventory = self.inventory_file(cache=False)
@@ -435,7 +444,7 @@ class Bench:
                    "-e", f"customer={customer}", "-e", "approval_mode=automatic",
                    "-e", "allow_automatic_production=true", "-e", "execution_store=file",
                    "-e", f"execution_store_path={store}", "-e", f"poll_interval={poll_interval}",
-                   "-e", "wait_timeout_minutes=60", "-e", '{"dr_technologies": ["drs"]}']
+                   "-e", "wait_timeout_minutes=60", "-e", json.dumps({"dr_technologies": list(technologies)})]
         self.sandbox.clear_requests()
         usage = self.measured(label, command, env, allow_timeout=True)
         requests = self.sandbox.requests()
@@ -476,6 +485,7 @@ class Bench:
             "aws_calls": calls,
             "drs_calls": {k.split(":", 1)[1]: v for k, v in calls["by_operation"].items() if k.startswith("drs:")},
             "time_breakdown": analysis.task_breakdown(timing, usage["wall_seconds"]),
+            "module_runs": analysis.module_runs(timing),
         }
 
     def failover(self):
@@ -493,6 +503,47 @@ class Bench:
         figures["transition_seconds_max"] = max(transitions) if transitions else None
         figures["transition_seconds_median"] = round(statistics.median(transitions), 3) if transitions else None
         return figures
+
+    def mixed_wave(self):
+        """Only DRS, then DRS with the data tier in every wave, on the same fresh estate: the difference is what
+        the technologies cost a wave."""
+        args = self.args
+        runs = {}
+        for label, technologies in (("drs_only", ["drs"]), ("mixed", bench_estate.MIXED_TECHNOLOGIES)):
+            self.seed(bench_estate.mixed_estate(args.mixed_servers, args.mixed_waves))
+            servers = {s["source_server_id"]: s for s in self.seeded["servers"].values() if s.get("source_server_id")}
+            figures = self._failover(f"mixed_{label}", bench_estate.MIXED_CUSTOMER, servers, args.poll_interval,
+                                     technologies)
+            if figures["timed_out_after_seconds"]:
+                raise RuntimeError(f"the {label} failover did not finish within --timeout")
+            transitions = [t["seconds"] for t in figures["transitions"]]
+            runs[label] = {
+                "technologies": technologies,
+                "wall_seconds": figures["wall_seconds"],
+                "controller_cpu_seconds": figures["controller_cpu_seconds"],
+                "launched": figures["launched"],
+                "transition_seconds_median": round(statistics.median(transitions), 3) if transitions else None,
+                "module_runs": figures["module_runs"],
+                "aws_calls": figures["aws_calls"]["total"],
+            }
+        added = [t for t in bench_estate.MIXED_TECHNOLOGIES if t != "drs"]
+        waves = args.mixed_waves
+        # The wave phases run once per wave; PREFLIGHT (and the plan, gates and finish) once per run.
+        per_phase = {}
+        for phase, counts in runs["mixed"]["module_runs"].items():
+            if phase in WAVE_PHASES:
+                per_phase[phase] = {t: round(counts.get(t, 0) / waves, 2) for t in added}
+        per_run = {phase: {t: counts.get(t, 0) for t in added}
+                   for phase, counts in runs["mixed"]["module_runs"].items() if phase not in WAVE_PHASES}
+        extra = runs["mixed"]["wall_seconds"] - runs["drs_only"]["wall_seconds"]
+        return {
+            "servers": args.mixed_servers, "waves": waves, "added_technologies": added, "runs": runs,
+            "added_seconds_per_technology_per_wave": round(extra / (len(added) * waves), 2),
+            "module_runs_per_wave_and_phase": per_phase,
+            "module_runs_per_run_outside_waves": {p: c for p, c in per_run.items() if any(c.values())},
+            "most_module_runs_per_wave_and_phase": max((n for counts in per_phase.values() for n in counts.values()),
+                                                       default=0),
+        }
 
     def rto(self):
         args = self.args

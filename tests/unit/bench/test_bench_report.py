@@ -38,3 +38,46 @@ def test_the_table_shows_before_after_and_the_change_of_each_figure():
 
 def test_without_a_baseline_there_is_no_table():
     assert render_comparison(_results(wall=1.0, median=1.0, cached=1.0)) == []
+
+
+def test_module_runs_are_counted_by_phase_and_technology_and_skipped_tasks_do_not_count():
+    from bench.analysis import module_runs
+
+    def task(play, name, action, results=1, skipped=0):
+        return {"play": play, "name": name, "action": action, "results": results, "skipped": skipped}
+
+    timing = {"tasks": [
+        task("ACTIVATE - promote", "enterprise_dr.orchestration.adapter_aurora : Switch over",
+             "enterprise_dr.orchestration.aurora_global_failover"),
+        task("ACTIVATE - promote", "enterprise_dr.orchestration.adapter_aurora : Read",
+             "enterprise_dr.orchestration.aurora_global_cluster_info", results=1, skipped=1),  # skipped: no run
+        task("ACTIVATE - promote", "enterprise_dr.orchestration.wave : Record the wave",
+             "enterprise_dr.orchestration.execution_record"),
+        task("ACTIVATE - promote", "enterprise_dr.orchestration.adapter_drs : Validate",
+             "enterprise_dr.orchestration.drs_recovery_validate"),
+        task("ACTIVATE - promote", "Launch", "enterprise_dr.orchestration.drs_recover"),  # no role: by module name
+        task("ACTIVATE - promote", "enterprise_dr.orchestration.wave : Keep", "ansible.builtin.set_fact"),
+        task("PREFLIGHT - check", "enterprise_dr.orchestration.adapter_rds : Read",
+             "enterprise_dr.orchestration.rds_replica_info"),
+    ]}
+    assert module_runs(timing) == {"ACTIVATE": {"aurora": 1, "engine": 1, "drs": 2}, "PREFLIGHT": {"rds": 1}}
+
+
+def test_the_mixed_wave_figures_are_rendered():
+    results = _results(wall=1.0, median=1.0, cached=1.0)
+    results["phases"] = {"mixed_wave": {
+        "servers": 100, "waves": 2, "added_technologies": ["aurora", "rds"],
+        "runs": {"drs_only": {"technologies": ["drs"], "wall_seconds": 60.0, "controller_cpu_seconds": 40.0,
+                              "transition_seconds_median": 5.0, "aws_calls": 900},
+                 "mixed": {"technologies": ["drs", "aurora", "rds"], "wall_seconds": 64.0,
+                           "controller_cpu_seconds": 45.0, "transition_seconds_median": 5.5, "aws_calls": 1000}},
+        "added_seconds_per_technology_per_wave": 1.0,
+        "module_runs_per_wave_and_phase": {"ACTIVATE": {"aurora": 1.0, "rds": 1.0}},
+        "module_runs_per_run_outside_waves": {"PREFLIGHT": {"aurora": 1, "rds": 1}},
+        "most_module_runs_per_wave_and_phase": 1.0,
+    }}
+    text = render_markdown(results)
+    assert "| mixed wave: seconds a technology adds to a wave | 1 s (aurora, rds) | |" in text
+    assert "| mixed wave: most module runs a technology adds per wave and phase | 1 | <= 1 |" in text
+    assert "| ACTIVATE (per wave) | 1 | 1 |" in text
+    assert "| PREFLIGHT (once per run) | 1 | 1 |" in text
