@@ -28,13 +28,14 @@ try:
     import botocore.session
     from botocore.credentials import AssumeRoleCredentialFetcher
     from botocore.credentials import DeferredRefreshableCredentials
+    from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ConnectTimeoutError
     from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import EndpointConnectionError
     from botocore.exceptions import HTTPClientError
 except ImportError:
     DeferredRefreshableCredentials = object  # Handled by AnsibleAWSModule
-    BotoConnectionError = ConnectTimeoutError = EndpointConnectionError = HTTPClientError = Exception
+    BotoConnectionError = BotoCoreError = ConnectTimeoutError = EndpointConnectionError = HTTPClientError = Exception
 
 ROLE_SESSION_SECONDS = 900
 DEFAULT_SESSION_NAME = "enterprise-dr-orchestration"
@@ -120,9 +121,15 @@ def access_denied_advice(error):
 
 
 def describe_error(error):
-    """An AWS error as ``Code: message``, with the policy to fix when the answer was AccessDenied."""
+    """An AWS error as ``Code: message``, with the policy to fix when the answer was AccessDenied; a botocore
+    error without an answer (no connection, no credentials) as ``ErrorClass: message``."""
     code = error_code(error)
-    text = f"{code}: {error_message(error)}" if code else str(error)
+    if code:
+        text = f"{code}: {error_message(error)}"
+    elif isinstance(error, BotoCoreError):
+        text = f"{type(error).__name__}: {error}"
+    else:
+        text = str(error)
     advice = access_denied_advice(error)
     return f"{text}. {advice}" if advice else text
 

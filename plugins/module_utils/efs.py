@@ -28,6 +28,8 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
+
 
 def _ts(value):
     if value is None:
@@ -49,13 +51,6 @@ def sides(host, direction, peer_id):
                "file_system_id": spec.get("file_system_id") or host.get("dr_resource_id")}
     dr = {"region": spec.get("peer_region") or host.get("dr_dr_region"), "file_system_id": peer_id}
     return (primary, dr) if direction == "failover" else (dr, primary)
-
-
-def _error_text(exc):
-    if isinstance(exc, botocore.exceptions.ClientError):
-        err = exc.response.get("Error", {})
-        return f"{err.get('Code')}: {err.get('Message')}"
-    return f"{type(exc).__name__}: {exc}"
 
 
 def describe_file_system(client, fs_id):
@@ -107,7 +102,7 @@ def read(factory, host, direction, record_peer=None):
                                                         fs_id)
             break
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            state["errors"][region] = _error_text(e)
+            state["errors"][region] = describe_error(e)
     replication = state["replication"]
     if replication:
         members = {replication["source_file_system_id"], replication["destination_file_system_id"]}
@@ -127,7 +122,7 @@ def read(factory, host, direction, record_peer=None):
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
             state[side + "_fs"] = None
             state["answered"][side] = False
-            state["errors"][where["region"]] = _error_text(e)
+            state["errors"][where["region"]] = describe_error(e)
     return state
 
 

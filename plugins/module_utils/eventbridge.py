@@ -21,6 +21,8 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
+
 ENABLED_STATES = ("ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
 FORCED_UNHEALTHY = {"disabled": True, "inverted": True}
 EVALUATED = {"disabled": False, "inverted": False}
@@ -47,13 +49,6 @@ def rule_identity(host):
     if len(parts) >= 2:
         return parts[0], parts[-1]
     return "default", parts[-1] if parts else host.get("dr_resource_name")
-
-
-def _error_text(exc):
-    if isinstance(exc, botocore.exceptions.ClientError):
-        err = exc.response.get("Error", {})
-        return f"{err.get('Code')}: {err.get('Message')}"
-    return f"{type(exc).__name__}: {exc}"
 
 
 def tags_of(client, arn):
@@ -85,7 +80,7 @@ def read_rule_pair(factory, host, direction):
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         pair["retire"] = None
         pair["retire_answered"] = False
-        pair["retire_error"] = _error_text(e)
+        pair["retire_error"] = describe_error(e)
     return pair
 
 
@@ -165,7 +160,7 @@ def read_endpoint(factory, host):
         found["missing"] = True
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
         found["answered"] = False
-        found["error"] = _error_text(e)
+        found["error"] = describe_error(e)
     endpoint = found["endpoint"] or {}
     routing = (endpoint.get("RoutingConfig") or {}).get("FailoverConfig") or {}
     found["health_check_arn"] = (routing.get("Primary") or {}).get("HealthCheck") or spec.get("health_check_arn")

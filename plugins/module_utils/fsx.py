@@ -23,6 +23,8 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
+
 TAG_RESTORED_FROM = "dr:restored-from"
 TAG_RESTORED_BACKUP = "dr:restored-backup"
 TAG_PURPOSE = "dr:purpose"
@@ -55,11 +57,7 @@ def token(*parts):
     return hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest()[:63]
 
 
-def error_text(exc):
-    if isinstance(exc, botocore.exceptions.ClientError):
-        err = exc.response.get("Error", {})
-        return f"{err.get('Code')}: {err.get('Message')}"
-    return f"{type(exc).__name__}: {exc}"
+error_text = describe_error  # the client layer's one wording (AccessDenied names the policy)
 
 
 def file_system_id(host):

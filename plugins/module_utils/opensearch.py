@@ -37,6 +37,7 @@ from ansible.module_utils.urls import open_url
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import POLICY
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
 
 # Actions that change something (the others wait or read).
 MUTATING = frozenset(("switchover_replication", "failover_replication", "stop", "remove_peer", "add_peer",
@@ -50,11 +51,7 @@ def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def error_text(exc):
-    if isinstance(exc, botocore.exceptions.ClientError):
-        err = exc.response.get("Error", {})
-        return f"{err.get('Code')}: {err.get('Message')}"
-    return f"{type(exc).__name__}: {exc}"
+error_text = describe_error  # the client layer's one wording (AccessDenied names the policy)
 
 
 def sides(host, direction):

@@ -129,17 +129,11 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_c
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.args_common import WAIT_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import ClientFactory
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import check_scope
-
-
-def _error_text(e):
-    if isinstance(e, ClientError):
-        err = e.response.get("Error", {})
-        return f"{err.get('Code')}: {err.get('Message')}"
-    return str(e)
 
 
 def main():
@@ -189,7 +183,7 @@ def main():
             row.update(status="failed", error=f"cannot reach {e}", action="none",
                        remediation="check the account's role, external ID or profile")
         except (BotoCoreError, ClientError) as e:
-            row.update(status="failed", error=f"reading {identifier}: {_error_text(e)}", action="none",
+            row.update(status="failed", error=f"reading {identifier}: {describe_error(e)}", action="none",
                        remediation="check the account's access to RDS in that region, then re-run")
 
     # The scope guard: every member of every cluster, before the first change.
@@ -238,7 +232,7 @@ def main():
             started.append((row, spec, target))
         except (BotoCoreError, ClientError) as e:
             row.update(status="failed", changed=False, error=f"{row['action']} of {row['global_cluster_identifier']} "
-                       f"to {spec['target_region']} refused: {_error_text(e)}",
+                       f"to {spec['target_region']} refused: {describe_error(e)}",
                        remediation="fix the cause named by AWS (cluster state, engine versions, a DB instance in the "
                                    "target) and re-run the same command")
 

@@ -57,3 +57,12 @@ def test_the_action_map_is_the_policy_files():
             for action in [actions] if isinstance(actions, str) else actions:
                 assert path.stem in iam_policies.ACTION_POLICIES[action]
     assert set(iam_policies.POLICY_NAMES) == {p.stem for p in (REPO / "iam" / "policies").glob("*.json")}
+
+
+def test_a_botocore_error_without_an_answer_is_named_by_its_class():
+    from botocore.exceptions import EndpointConnectionError
+
+    down = EndpointConnectionError(endpoint_url="https://elasticfilesystem.us-west-2.amazonaws.com/")
+    assert clients.describe_error(down) == (
+        'EndpointConnectionError: Could not connect to the endpoint URL: '
+        '"https://elasticfilesystem.us-west-2.amazonaws.com/"')
