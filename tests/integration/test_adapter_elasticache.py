@@ -87,6 +87,19 @@ def entry(record, name="acme-prod-sessions"):
     return found
 
 
+def kill_once_the_promotion_is_asked(sandbox, store):
+    """Start a failover and end every process of it (sandbox.harness.crash) right after its
+    FailoverGlobalReplicationGroup call."""
+    command = [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/failover.yml", "-e", "customer=acme",
+               "-e", f"execution_store_path={store}", *COMMON]
+    process = subprocess.Popen(command, cwd=str(REPO_ROOT), env=sandbox.ansible_env(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not calls(sandbox, "FailoverGlobalReplicationGroup") and process.poll() is None:
+        time.sleep(0.02)
+    crash(process)
+
+
 def test_failover_promotes_the_dr_member_checks_it_and_failback_returns_the_role(sandbox, seeded):
     rc, out, err = run(sandbox, "failover.yml", seeded)
     assert rc == 0, out[-4000:] + err[-2000:]
@@ -172,14 +185,7 @@ def test_out_of_scope_member_is_refused_before_any_change(sandbox, tmp_path):
 
 
 def test_killed_mid_activate_then_rerun_promotes_once(sandbox, seeded):
-    command = [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/failover.yml", "-e", "customer=acme",
-               "-e", f"execution_store_path={seeded}", *COMMON]
-    process = subprocess.Popen(command, cwd=str(REPO_ROOT), env=sandbox.ansible_env(), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    deadline = time.time() + 240
-    while time.time() < deadline and not calls(sandbox, "FailoverGlobalReplicationGroup"):
-        time.sleep(0.05)
-    crash(process)  # mid-ACTIVATE: the promotion was asked, its wait not finished
+    kill_once_the_promotion_is_asked(sandbox, seeded)  # mid-ACTIVATE: the promotion asked, its wait not finished
     assert len(calls(sandbox, "FailoverGlobalReplicationGroup")) == 1
     rc, out, err = run(sandbox, "failover.yml", seeded)
     assert rc == 0, out[-4000:] + err[-2000:]
@@ -195,14 +201,7 @@ def test_rerun_while_the_killed_runs_promotion_is_still_under_way_waits_for_it(s
     modifying, not available"); ACTIVATE waits for it and never asks for a second one."""
     assert sandbox.emulator_settings("elasticache-global-datastores", polls_per_transition=60) == {
         "polls_per_transition": 60}
-    command = [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/failover.yml", "-e", "customer=acme",
-               "-e", f"execution_store_path={seeded}", *COMMON]
-    process = subprocess.Popen(command, cwd=str(REPO_ROOT), env=sandbox.ansible_env(), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    deadline = time.time() + 240
-    while time.time() < deadline and not calls(sandbox, "FailoverGlobalReplicationGroup"):
-        time.sleep(0.02)
-    crash(process)
+    kill_once_the_promotion_is_asked(sandbox, seeded)
     assert len(calls(sandbox, "FailoverGlobalReplicationGroup")) == 1
     rc, out, err = run(sandbox, "failover.yml", seeded)
     assert rc == 0, out[-4000:] + err[-2000:]
