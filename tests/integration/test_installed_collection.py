@@ -86,3 +86,27 @@ def test_a_variable_typo_is_refused_from_the_installed_collection(sandbox, insta
     assert rc != 0
     assert "unknown variable aproval_mode; did you mean approval_mode?" in out
     assert sandbox.mutating_requests()[before:] == []
+
+
+def test_a_drill_from_the_installed_collection_runs_and_leaves_nothing_behind(sandbox, installed, tmp_path):
+    """The same drill the demo runs, by FQCN from the installed collection: it succeeds, its record is closed, and
+    no drill recovery instance is left (the drill cleans up without the repository's ansible.cfg)."""
+    import json
+
+    sandbox.reset()
+    sandbox.seed(DEMO_ESTATE)
+    store = tmp_path / "store"
+    workdir = tmp_path / "empty"
+    workdir.mkdir()
+    rc, out = run_installed(sandbox, installed, workdir, "enterprise_dr.orchestration.drill", "-e", "customer=globex",
+                            "-e", "approval_mode=automatic", "-e", '{"dr_technologies": ["drs"]}',
+                            "-e", "poll_interval=1", "-e", "execution_store=file",
+                            "-e", f"execution_store_path={store}")
+    assert rc == 0, out[-4000:]
+    [record] = [json.loads(p.read_text()) for p in (store / "executions").glob("*.json")]
+    assert (record["customer"], record["operation"], record["status"]) == ("globex", "drill", "succeeded")
+    drs = sandbox.client("drs", "345678901234", "us-west-2")
+    assert drs.describe_recovery_instances(filters={})["items"] == []
+    started = [r for r in sandbox.requests(service="drs") if r["operation"] == "StartRecovery" and r["status"] < 300]
+    assert started, "the drill launched nothing"
+    assert not (workdir / "ansible.cfg").exists()
