@@ -22,7 +22,8 @@ description:
     promoted group as primary, and the old region's group is created again (same ID) as its secondary. After a
     planned failover the old region is still a secondary and nothing is changed.
   - Live state is read first, so a re-run never promotes or detaches twice (a promotion in progress is waited
-    for, not repeated).
+    for, not repeated). When the C(modifying) datastore waited for ends with the target member still a secondary
+    (the change under way was not a promotion to it), the target is promoted then, once.
   - Before any change the C(Customer) and C(Environment) tags of every member replication group that answers are
     checked against O(customer) and O(environment); a member of another customer stops the task before any change.
   - Check mode makes no change and returns a C(plan) line per datastore.
