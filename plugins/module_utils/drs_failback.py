@@ -23,6 +23,8 @@ try:
 except ImportError:
     ClientError = Exception  # Handled by AnsibleAWSModule
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import error_code
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import error_message
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs import parse_iso8601_duration
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs_launch import account_of
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.record_entries import make_entry
@@ -39,14 +41,6 @@ DEFAULT_LAG_THRESHOLD = 60
 
 SEVERITY_CRITICAL = "critical"
 SEVERITY_WARNING = "warning"
-
-
-def error_code(error):
-    return ((getattr(error, "response", None) or {}).get("Error") or {}).get("Code")
-
-
-def error_message(error):
-    return ((getattr(error, "response", None) or {}).get("Error") or {}).get("Message") or str(error)
 
 
 def is_agent_not_ready(error):
