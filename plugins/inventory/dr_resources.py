@@ -194,7 +194,7 @@ from ansible.plugins.inventory import Constructable
 from ansible.utils.unsafe_proxy import wrap_var as make_unsafe
 
 try:
-    import boto3
+    import boto3  # noqa: F401  pylint: disable=unused-import
     HAS_BOTO3 = True
 except ImportError:
     HAS_BOTO3 = False
@@ -202,6 +202,7 @@ except ImportError:
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import DEFAULT_SESSION_NAME
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import THROTTLING_BUDGET_SECONDS
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import THROTTLING_CODES
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import retrying_session
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import discovery
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import grouping
 from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils.resources import build_inventory
@@ -325,7 +326,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _discover(self, specs):
         profile = self.get_option("profile")
         try:
-            base = boto3.session.Session(profile_name=profile, region_name=self.get_option("primary_region"))
+            base = retrying_session(profile_name=profile, region_name=self.get_option("primary_region"))
         except Exception as e:  # ProfileNotFound and friends
             raise AnsibleParserError(f"hub credentials: {discovery.error_reason(e)}") from e
         self._check_hub_only_accounts(base, specs)
