@@ -40,7 +40,7 @@ def test_the_loader_search_paths_do_not_grow_with_sessions(monkeypatch):
     monkeypatch.setattr(clients, "_SHARED_LOADER", None)
     clients.retrying_session(**KEYS)
     paths = list(clients.shared_loader().search_paths)
-    for _ in range(50):
+    for _attempt in range(50):
         clients.retrying_session(**KEYS)
     assert clients.shared_loader().search_paths == paths
     assert len(paths) == len(set(paths))
