@@ -42,6 +42,14 @@ options:
     description: Include the resource entries in RV(execution).
     type: bool
     default: true
+  resources:
+    description:
+      - With O(with_resources=true), include only the entries of these resources (their ARNs, the C(resource) of
+        each entry). A wave reads its own resources' entries this way, not the whole run's, which grow with the
+        estate. RV(status) still summarizes the whole run.
+      - Default is every entry.
+    type: list
+    elements: str
   store:
     description: Where records live; C(dynamodb) (hub account table) or C(file) (air-gapped directory).
     type: str
@@ -68,6 +76,14 @@ EXAMPLES = r"""
   enterprise_dr.orchestration.execution_record_info:
     execution_id: edr-acme-20240501T120000-a1b2c3
   register: run
+
+- name: Read one run with the entries of two of its resources only
+  enterprise_dr.orchestration.execution_record_info:
+    execution_id: edr-acme-20240501T120000-a1b2c3
+    resources:
+      - arn:aws:drs:us-west-2:210987654321:source-server/s-1234567890abcdef0
+      - arn:aws:drs:us-west-2:210987654321:source-server/s-1234567890abcdef1
+  register: wave_entries
 
 - name: The latest failover of acme production
   enterprise_dr.orchestration.execution_record_info:
@@ -148,7 +164,8 @@ def read(module, store):
         resources = record.pop("resources")
         result["status"] = ex.summarize(record, resources)
         if p["with_resources"]:
-            record["resources"] = resources
+            wanted = None if p["resources"] is None else set(p["resources"])
+            record["resources"] = [e for e in resources if wanted is None or e["resource"] in wanted]
         result["execution"] = record
     return result
 
@@ -162,6 +179,7 @@ def main():
         latest=dict(type="bool", default=False),
         limit=dict(type="int", default=10),
         with_resources=dict(type="bool", default=True),
+        resources=dict(type="list", elements="str"),
     )
     argument_spec.update(ex.STORE_ARGUMENT_SPEC)
     module = DRModule(

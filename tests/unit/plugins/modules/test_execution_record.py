@@ -252,3 +252,23 @@ def test_approve_cancel_without_a_pending_gate_ends_the_run(store_args, capsys):
     assert not done.get("failed"), done.get("msg")
     assert done["record"]["status"] == "cancelled" and done["decision"] == "cancel"
     assert done["cancellation"] == dict(done["cancellation"], by="carol", reason="not today", gate=None)
+
+
+def test_a_wave_reads_only_its_own_entries_and_updates_without_returning_them(store_args, capsys):
+    eid = run(execution_record, dict(store_args, action="start", customer="acme", operation="failover"),
+              capsys)["execution_id"]
+    entries = [{"resource": f"arn:aws:drs:us-west-2:210987654321:source-server/s-{n}", "name": f"web{n}",
+                "status": "succeeded", "wave": n % 2 + 1} for n in range(6)]
+    updated = run(execution_record, dict(store_args, action="update", execution_id=eid, resources=entries,
+                                         return_resources=False), capsys)
+    # Written, summarized, and not returned.
+    assert updated["changed"] is True and len(updated["changed_resources"]) == 6
+    assert "resources" not in updated["record"] and updated["summary"]["resource_counts"]["total"] == 6
+    wave = [entries[1]["resource"], entries[3]["resource"], "arn:aws:drs:us-west-2:210987654321:source-server/s-x"]
+    info = run(execution_record_info, dict(store_args, execution_id=eid, resources=wave), capsys)
+    assert [e["resource"] for e in info["execution"]["resources"]] == wave[:2]
+    # The status still summarizes the whole run; without the option every entry is returned.
+    assert info["status"]["resource_counts"]["total"] == 6
+    assert len(run(execution_record_info, dict(store_args, execution_id=eid), capsys)["execution"]["resources"]) == 6
+    assert run(execution_record_info, dict(store_args, execution_id=eid, resources=[]),
+               capsys)["execution"]["resources"] == []
