@@ -433,6 +433,11 @@ class FailbackView:
     (its recovery instance in the DR region), ``failback_server`` (the FAILBACK source server in the original
     region, matched by direction and the DR instance's ID) and ``origin_recovery_instance`` (the FAILBACK
     server's recovery instance: the failed-back original instance), each None when absent.
+
+    In the DR region it reads only the pairs' own source servers and recovery instances (filtered by source server
+    ID), so a wave reads its own servers, not the estate's: at 1,000 servers in 10 waves, reading the whole region
+    made every wave's REPLICATE read all 1,000 again. The original region is read whole: a FAILBACK server is found
+    by the DR instance it replicates, which no DRS filter selects.
     """
 
     def __init__(self, factory, run_concurrently):
@@ -441,6 +446,8 @@ class FailbackView:
         self.initialized = {}
         self.servers = {}
         self.recovery_instances = {}
+        # The source server IDs read in each account and region; None: every server of the region.
+        self.scopes = {}
 
     def drs(self, account_id, region):
         return self.factory.client("drs", account_id=account_id, region=region)
@@ -452,7 +459,12 @@ class FailbackView:
         client = self.drs(*key)
         if not drs_initialized(client):
             return False, [], []
-        return True, describe_source_servers(client), describe_recovery_instances(client)
+        scope = self.scopes.get(key)
+        if scope is None:
+            return True, describe_source_servers(client), describe_recovery_instances(client)
+        ids = sorted(scope)
+        return (True, describe_source_servers(client, source_server_ids=ids),
+                describe_recovery_instances(client, source_server_ids=ids))
 
     def refresh(self, keys):
         results = self.run_concurrently(self._read_region, sorted(set(keys), key=str))
@@ -469,10 +481,20 @@ class FailbackView:
     def origin_key(pair):
         return (pair.get("staging_account_id"), pair.get("original_region"))
 
+    def scope(self, pairs):
+        """Read the pairs' own servers in their DR region, and the whole original region."""
+        origins = {self.origin_key(p) for p in pairs if p.get("staging_account_id") and p.get("original_region")}
+        for key in origins:
+            self.scopes[key] = None
+        for pair in pairs:
+            key = self.dr_key(pair)
+            if key in self.scopes and self.scopes[key] is None:
+                continue
+            self.scopes.setdefault(key, set()).add(pair["source_server_id"])
+        return {self.dr_key(p) for p in pairs} | origins
+
     def load(self, pairs):
-        keys = {self.dr_key(p) for p in pairs}
-        keys |= {self.origin_key(p) for p in pairs if p.get("staging_account_id") and p.get("original_region")}
-        self.refresh(keys)
+        self.refresh(self.scope(pairs))
         for pair in pairs:
             self.attach(pair)
         return pairs

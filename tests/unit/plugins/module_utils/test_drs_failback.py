@@ -181,3 +181,55 @@ def test_filters_map_forward_servers_to_failback_servers_and_back():
                                          rows, [{"dr_source_server_id": "s-f", "dr_wave": 1}], "INSTANTIATE")
     assert entries[0]["resource"] == "arn-f" and entries[0]["status"] == "succeeded" and entries[0]["wave"] == 1
     assert entries[0]["after"]["failback_source_server_id"] == "s-b" and entries[0]["job_ids"] == ["j-1"]
+
+
+class RecordingDrs:
+    """DescribeSourceServers / DescribeRecoveryInstances of one account and region, as DRS filters them."""
+
+    def __init__(self, servers, instances):
+        self.servers, self.instances, self.calls = servers, instances, []
+
+    def _filtered(self, operation, items, filters, key):
+        self.calls.append((operation, sorted((filters or {}).get(key) or [])))
+        wanted = set((filters or {}).get(key) or [])
+        return {"items": [i for i in items if not wanted or i["sourceServerID"] in wanted]}
+
+    def describe_source_servers(self, filters=None, maxResults=None):
+        if maxResults == 1:  # the initialization probe
+            return {"items": self.servers[:1]}
+        return self._filtered("DescribeSourceServers", self.servers, filters, "sourceServerIDs")
+
+    def describe_recovery_instances(self, filters=None):
+        return self._filtered("DescribeRecoveryInstances", self.instances, filters, "sourceServerIDs")
+
+
+class Factory:
+    def __init__(self, clients):
+        self.clients = clients
+
+    def client(self, service, account_id=None, region=None):
+        assert service == "drs"
+        return self.clients[(account_id, region)]
+
+
+def test_the_view_reads_the_waves_own_servers_in_the_dr_region_and_the_whole_original_region():
+    estate = [server(f"s-{n}", direction="FAILOVER", instance=f"i-src{n}", region="us-west-2") for n in range(250)]
+    dr = RecordingDrs(estate, [{"sourceServerID": "s-3", "recoveryInstanceID": "ri-3", "ec2InstanceID": "i-dr3",
+                                "isDrill": False, "ec2InstanceState": "RUNNING"},
+                               {"sourceServerID": "s-9", "recoveryInstanceID": "ri-9", "ec2InstanceID": "i-dr9",
+                                "isDrill": False, "ec2InstanceState": "RUNNING"}])
+    origin = RecordingDrs([server("s-b3", instance="i-dr3"), server("s-b9", instance="i-dr9")], [])
+    view = fb.FailbackView(Factory({("210987654321", "us-west-2"): dr, ("210987654321", "us-east-1"): origin}),
+                           lambda fn, keys: {key: fn(key) for key in keys})
+    pairs = [{"source_server_id": sid, "account_id": "210987654321", "region": "us-west-2",
+              "staging_account_id": "210987654321", "original_region": "us-east-1"} for sid in ("s-3", "s-9")]
+    view.load(pairs)
+    # The DR region: only the wave's two servers, by ID; the original region: every server (found by instance).
+    assert dr.calls == [("DescribeSourceServers", ["s-3", "s-9"]), ("DescribeRecoveryInstances", ["s-3", "s-9"])]
+    assert origin.calls == [("DescribeSourceServers", []), ("DescribeRecoveryInstances", [])]
+    assert [p["forward"]["sourceServerID"] for p in pairs] == ["s-3", "s-9"]
+    assert [p["dr_instance_id"] for p in pairs] == ["i-dr3", "i-dr9"]
+    assert [p["failback_server"]["sourceServerID"] for p in pairs] == ["s-b3", "s-b9"]
+    # A refresh (reverse replication's wait) reads the same scope again.
+    view.refresh({("210987654321", "us-west-2")})
+    assert dr.calls[2:] == [("DescribeSourceServers", ["s-3", "s-9"]), ("DescribeRecoveryInstances", ["s-3", "s-9"])]
