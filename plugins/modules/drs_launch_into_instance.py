@@ -78,7 +78,7 @@ options:
     description:
       - Fail when an in-scope target in a server's account and region is matched by no server.
       - Off by default because the targets of later waves share the account and region; unmatched
-        targets are always returned in RV(unmatched_targets) and, unless O(warn_on_unmatched_targets=false),
+        targets are returned in RV(unmatched_targets) and, unless O(warn_on_unmatched_targets=false),
         warned about.
     type: bool
     default: false
@@ -87,6 +87,9 @@ options:
       - Warn about in-scope targets that no server of this call matched.
       - Turn it off for calls that cover one wave of a larger run, where the other waves' targets are
         expected to be unmatched (the lifecycle roles report them once, in PREFLIGHT, over the whole run).
+      - With it off, O(fail_on_unmatched_targets=false) and a C(target_instance_id) for every server, only those
+        targets are read (not every target of the account and region), and RV(unmatched_targets) and
+        RV(duplicate_targets) are empty.
     type: bool
     default: true
 extends_documentation_fragment:
@@ -309,19 +312,30 @@ def _existing_subnets(ec2, subnet_ids):
     return {s["SubnetId"] for s in found.get("Subnets", [])}
 
 
+def pinned_only(entries, params):
+    """Whether only the pinned targets matter: every server has one, and unmatched targets are neither reported
+    nor refused."""
+    return (bool(entries) and all(e.get("target_instance_id") for e in entries)
+            and not params["warn_on_unmatched_targets"] and not params["fail_on_unmatched_targets"])
+
+
 def plan_group(factory, group_key, entries, params):
     """Targets, matches and prerequisite checks of one account and region."""
     account_id, region = group_key
     customer, environment = params["customer"], params.get("environment")
     ec2 = factory.client("ec2", account_id=account_id, region=region)
-    targets = discover_launch_targets(ec2)
-    known = {t["instance_id"] for t in targets}
-    pinned = {e["target_instance_id"] for e in entries if e.get("target_instance_id")} - known
-    if pinned:
-        targets.extend(target_summary(i) for i in describe_instances(ec2, pinned).values())
+    pinned_ids = {e["target_instance_id"] for e in entries if e.get("target_instance_id")}
+    if pinned_only(entries, params):
+        # Pinned servers match their own targets only, and nobody asked about the other targets: read just these
+        # (a wave of a large estate no longer reads every target of the account and region).
+        targets = [target_summary(i) for i in describe_instances(ec2, pinned_ids).values()]
+    else:
+        targets = discover_launch_targets(ec2)
+        known = {t["instance_id"] for t in targets}
+        if pinned_ids - known:
+            targets.extend(target_summary(i) for i in describe_instances(ec2, pinned_ids - known).values())
     violations = []
     candidates = []
-    pinned_ids = {e["target_instance_id"] for e in entries if e.get("target_instance_id")}
     for target in targets:
         violation = target_out_of_scope(target, customer, environment)
         if violation and target["instance_id"] in pinned_ids:

@@ -173,3 +173,38 @@ def test_check_mode_makes_no_drs_change(sandbox, demo_estate, tmp_path, module):
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is True
     assert [r for r in sandbox.mutating_requests() if r["service"] in ("drs", "ec2")] == []
+
+
+def test_a_pinned_wave_reads_only_its_own_targets_and_still_refuses_a_bad_one(sandbox, demo_estate, tmp_path):
+    # As INSTANTIATE calls it: one wave, every server pinned to the target discovery matched, unmatched targets
+    # neither warned about nor refused. Another target sharing a server's Name does not block a pinned server.
+    wave = [dict(s, target_instance_id=demo_estate["servers"][s["hostname"]]["target_instance_id"])
+            for s in servers_of(demo_estate, "acme", wave=1)]
+    victim, other = wave[0], wave[1:]
+    ec2 = sandbox.client("ec2", victim["account_id"], DR)
+    original = ec2.describe_instances(InstanceIds=[victim["target_instance_id"]])["Reservations"][0]["Instances"][0]
+    twin = ec2.run_instances(ImageId=original["ImageId"], InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                             SubnetId=original["SubnetId"])["Instances"][0]["InstanceId"]
+    ec2.create_tags(Resources=[twin], Tags=[{"Key": "Name", "Value": victim["hostname"]},
+                                            {"Key": "AWSDRS", "Value": "AllowLaunchingIntoThisInstance"},
+                                            {"Key": "Customer", "Value": "acme"}])
+    ec2.stop_instances(InstanceIds=[twin])
+    args = {"region": DR, "accounts": accounts(demo_estate), "customer": "acme", "servers": wave,
+            "warn_on_unmatched_targets": False}
+    result = run_module(sandbox, tmp_path, LAUNCH_INTO, args)
+    assert not result.get("failed"), result.get("msg")
+    assert result["unmatched_targets"] == [] and result["duplicate_targets"] == []
+    for server in wave:
+        assert launch_into_id(sandbox, server)[0] == server["target_instance_id"], server["hostname"]
+    assert twin not in json.dumps(result)
+    # Asked about unmatched targets (the default), the same call reads them all and names the twin.
+    reported = run_module(sandbox, tmp_path, LAUNCH_INTO, dict(args, warn_on_unmatched_targets=True))
+    assert twin in {t["instance_id"] for t in reported["unmatched_targets"]}
+    # A pinned target that now runs is still refused, naming the server; with allow_partial the others go on.
+    run_module(sandbox, tmp_path, LAUNCH_INTO, dict(args, state="absent"))
+    ec2.start_instances(InstanceIds=[victim["target_instance_id"]])
+    partial = run_module(sandbox, tmp_path, LAUNCH_INTO, dict(args, allow_partial=True))
+    assert not partial.get("failed"), partial.get("msg")
+    assert [u["source_server_id"] for u in partial["unmatched_servers"]] == [victim["source_server_id"]]
+    assert launch_into_id(sandbox, victim)[0] is None
+    assert all(launch_into_id(sandbox, s)[0] == s["target_instance_id"] for s in other)
