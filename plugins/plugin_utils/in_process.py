@@ -43,12 +43,41 @@ def in_process_enabled() -> bool:
     return os.environ.get("EDR_MODULES_IN_PROCESS", "1").strip().lower() not in DISABLED
 
 
+def module_of(action_module_name: str) -> str:
+    """The module a collection's action plugin stands for: ``...plugins.action.X`` -> ``...plugins.modules.X``."""
+    package, _sep, name = action_module_name.rpartition(".plugins.action.")
+    return f"{package}.plugins.modules.{name}" if package.startswith("ansible_collections.") else ""
+
+
+def preload(action_module_name: str) -> None:
+    """Import the module of an action plugin now, in the process that loads the plugin.
+
+    Ansible's strategy loads a task's action plugin in the controller (``action_loader.get(class_only=True)``)
+    before it forks the task's worker, so a module imported here is already imported, compiled, and its
+    collections' ``meta/runtime.yml`` parsed, in every worker forked for it: about 30 ms a module run less on a
+    2-core controller (docs/performance.md). Importing runs no module code beyond its imports and documentation
+    strings. A module that cannot be imported here is imported again, and its error reported, when it runs.
+    """
+    name = module_of(action_module_name)
+    if not name or not in_process_enabled():
+        return
+    try:
+        importlib.import_module(name)
+    except Exception:  # pylint: disable=broad-exception-caught  # reported by the task that runs it
+        return
+
+
 class InProcessModuleAction(ActionBase):
     """The action of a module of this collection: its ``main()`` in the worker when it can, else the usual way."""
 
     TRANSFERS_FILES = False
     _supports_check_mode = True
     _supports_async = True
+
+    def __init_subclass__(cls, **kwargs):
+        # An action plugin file defines its ActionModule when Ansible loads it: its module is imported with it.
+        super().__init_subclass__(**kwargs)
+        preload(cls.__module__)
 
     def _can_run_in_process(self) -> bool:
         connection = getattr(self._connection, "transport", None) or self._play_context.connection

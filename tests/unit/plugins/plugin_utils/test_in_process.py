@@ -93,3 +93,39 @@ def test_in_the_worker_the_results_are_the_modules_and_no_module_process_starts(
     # record its playbook left running as failed).
     [record_file] = (inside_store / "executions").glob("*.json")
     assert json.loads(record_file.read_text())["status"] == "failed"
+
+
+LOAD_AS_THE_STRATEGY_DOES = """
+import json, sys
+from ansible.plugins.loader import action_loader, init_plugin_loader
+init_plugin_loader([sys.argv[1]])
+module = "ansible_collections.enterprise_dr.orchestration.plugins.modules.execution_record"
+before = module in sys.modules
+action_loader.get("enterprise_dr.orchestration.execution_record", class_only=True, collection_list=[])
+print(json.dumps({"before": before, "after": module in sys.modules,
+                  "amazon_aws": "ansible_collections.amazon.aws.plugins.module_utils.modules" in sys.modules}))
+"""
+
+
+def _load_action(in_process):
+    env = dict(os.environ, EDR_MODULES_IN_PROCESS="1" if in_process else "0")
+    completed = subprocess.run([sys.executable, "-c", LOAD_AS_THE_STRATEGY_DOES, str(REPO / ".collections")],
+                               cwd=str(REPO), env=env, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def test_loading_the_action_plugin_imports_its_module_before_the_worker_is_forked():
+    # The linear strategy loads a task's action plugin class in the controller before forking the worker: the
+    # module (and amazon.aws's module_utils it imports) is then already imported in every worker.
+    assert _load_action(in_process=True) == {"before": False, "after": True, "amazon_aws": True}
+    # With the plugin switched off, the module runs as a process: nothing is imported in the controller for it.
+    assert _load_action(in_process=False) == {"before": False, "after": False, "amazon_aws": False}
+
+
+def test_the_module_of_an_action_plugin():
+    from ansible_collections.enterprise_dr.orchestration.plugins.plugin_utils import in_process
+
+    assert in_process.module_of("ansible_collections.enterprise_dr.orchestration.plugins.action.drs_recover") == (
+        "ansible_collections.enterprise_dr.orchestration.plugins.modules.drs_recover")
+    assert in_process.module_of("ansible.plugins.action.command") == ""
