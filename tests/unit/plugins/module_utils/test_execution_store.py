@@ -552,3 +552,33 @@ def test_finish_merges_errors_and_details(store):
                                            details={"deferred_phases": ["CLEANUP"]})
     assert changed and after["details"]["deferred_phases"] == ["CLEANUP"]
     assert after["errors"][0]["remediation"] == "fix and re-run"
+
+
+def test_file_store_writes_the_entries_compact_and_reads_them_back_unchanged(file_store):
+    rec = file_store.start("acme", "production", "failover", "alice", now=t(0))
+    eid = rec["execution_id"]
+    entries = [{"resource": f"s-{i}", "name": f"web{i}", "wave": 1 + i % 2, "status": "succeeded", "phase": "ACTIVATE",
+                "before": {"source_instance_id": f"i-{i}"}, "after": {"note": "two\nlines"}} for i in range(5)]
+    file_store.update(eid, {"resources": entries}, now=t(1))
+    text = open(os.path.join(file_store.path, "resources", eid + ".json"), encoding="utf-8").read()
+    assert "\n" not in text.replace("\\n", "") and ", " not in text  # one compact line, rewritten whole per merge
+    assert {e["resource"]: e["after"] for e in file_store.resources(eid)} == {f"s-{i}": {"note": "two\nlines"}
+                                                                            for i in range(5)}
+    # The record header stays indented for people reading it by hand.
+    assert "\n" in open(os.path.join(file_store.path, "executions", eid + ".json"), encoding="utf-8").read()
+
+
+def test_summary_of_a_large_run_keeps_each_status_and_each_waves_rto_target(store):
+    rec = store.start("acme", "production", "failover", "alice", now=t(0))
+    eid = rec["execution_id"]
+    statuses = ["succeeded", "failed", "running", "skipped", "cancelled", "pending"]
+    entries = [{"resource": f"s-{i:04d}", "wave": 1 + i // 100, "status": statuses[i % 6],
+                "rto_target_minutes": 30 if i // 100 == 0 else 60 + i // 100} for i in range(300)]
+    store.update(eid, {"resources": entries, "wave": {"number": 2, "phase": "INSTANTIATE", "status": "running"}},
+                 now=t(1))
+    record = store.get(eid)
+    summary = ex.summarize(record, record.pop("resources"), now=t(10))
+    assert summary["resource_counts"] == {"total": 300, "completed": 100, "pending": 100, "failed": 100}
+    assert summary["pending_resources"] == [f"s-{i:04d}" for i in range(300) if statuses[i % 6] in ("running", "pending")]
+    assert [w["rto"]["target_minutes"] for w in summary["rto"]["waves"]] == [61.0]
+    assert summary["rto"]["run"]["target_minutes"] == 30.0
