@@ -14,7 +14,8 @@ def test_each_host_is_keyed_by_its_arn_else_its_source_server_else_its_name():
 
 
 def test_the_keys_are_those_the_record_entries_are_written_with():
-    rows = [{"source_server_id": "s-1", "launch_status": "LAUNCHED"}, {"source_server_id": "s-2", "launch_status": "LAUNCHED"}]
+    rows = [{"source_server_id": "s-1", "launch_status": "LAUNCHED"},
+            {"source_server_id": "s-2", "launch_status": "LAUNCHED"}]
     written = [entry["resource"] for entry in dr_record_entries(rows, HOSTS, "INSTANTIATE")]
     assert written == dr_record_keys(HOSTS[:2])
 
