@@ -27,8 +27,8 @@ options:
     description: The playbook whose variables are checked.
     type: str
     required: true
-    choices: [approve, cancel, demo, deploy_access, discover, drill, failback, failover, history, readiness, report,
-              setup_hub, status, validate_failback]
+    choices: [approve, cancel, demo, deploy_access, discover, drill, failback, failover, history, prepare, readiness,
+              report, setup_hub, status, validate_failback]
 attributes:
   check_mode:
     support: full
@@ -98,7 +98,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 # The playbooks with a spec (plugins/plugin_utils/operator_specs.py PLAYBOOK_SPECS; a unit test keeps them equal).
 PLAYBOOKS = ['approve', 'cancel', 'demo', 'deploy_access', 'discover', 'drill', 'failback', 'failover', 'history',
-             'readiness', 'report', 'setup_hub', 'status', 'validate_failback']
+             'prepare', 'readiness', 'report', 'setup_hub', 'status', 'validate_failback']
 
 
 def main():

@@ -34,6 +34,10 @@ _STORE = {
     "execution_table": {"type": "str", "non_empty": True, "example": "enterprise-dr-executions"},
 }
 
+# AWX passes the store variables to every job template (awx/vars/dr_awx.yml dr_awx_job_vars); a playbook that writes
+# no record takes them and ignores them.
+_STORE_IGNORED = {name: {"type": "raw", "ignored": True} for name in _STORE}
+
 _SCOPE = {
     "customer": {"type": "str", "required": True, "non_empty": True, "example": "acme"},
     "env": {"type": "str", "non_empty": True, "example": "production"},
@@ -100,7 +104,10 @@ PLAYBOOK_SPECS = {
         instance_profile_severity=_FAILBACK["instance_profile_severity"],
         **_STORE,
     ),
-    "discover": dict(_SCOPE, plan_file={"type": "str", "non_empty": True, "example": "/tmp/plan.json"}),
+    "discover": dict(_SCOPE, plan_file={"type": "str", "non_empty": True, "example": "/tmp/plan.json"},
+                     **_STORE_IGNORED),
+    # Launch settings configured ahead of a failover (playbooks/prepare.yml): the scope only.
+    "prepare": dict(_SCOPE, **_STORE_IGNORED),
     "status": dict(
         customer=dict(_SCOPE["customer"], required=False),
         env=_SCOPE["env"],

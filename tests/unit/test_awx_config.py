@@ -119,3 +119,16 @@ def test_secrets_are_never_in_the_data_file():
         for name, value in credential["inputs"].items():
             if name in secret_fields or "token" in name:
                 assert "dr_awx_secret_" in str(value), (credential["name"], name)
+
+
+@pytest.mark.parametrize("template", CONFIG["dr_awx_job_templates"], ids=lambda t: t["name"])
+def test_every_job_template_passes_only_variables_its_playbook_takes(template):
+    """AWX hands every job the fixed variables and the survey answers: the playbook's operator_vars must let them
+    through, or the job is refused before it starts."""
+    name = Path(template["playbook"]).stem
+    spec = operator_specs.PLAYBOOK_SPECS.get(name)
+    if spec is None or not (REPO_ROOT / template["playbook"]).is_file():
+        pytest.skip(f"{template['playbook']} has no operator spec")
+    given = dict(CONFIG["dr_awx_job_vars"], **template.get("vars", {}))
+    given.update({q["variable"]: "x" for q in _questions(template["survey"])})
+    assert operator_specs.unknown_name_errors(name, spec, given) == []

@@ -78,7 +78,7 @@ def test_customer_is_required():
 def test_every_playbook_has_a_spec_whose_entries_are_valid_argument_specs():
     assert set(specs.PLAYBOOK_SPECS) == {"failover", "drill", "failback", "validate_failback", "discover", "status",
                                          "history", "approve", "setup_hub", "demo", "cancel", "report",
-                                         "readiness", "deploy_access"}
+                                         "readiness", "deploy_access", "prepare"}
     for spec in specs.PLAYBOOK_SPECS.values():
         for entry in spec.values():
             assert entry["type"] in ("str", "int", "float", "bool", "list", "dict", "raw")
