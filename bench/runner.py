@@ -67,6 +67,10 @@ def parse_args(argv):
     parser.add_argument("--name", default="latest", help="results file name (without extension)")
     parser.add_argument("--profile-tasks", action="store_true", default=True,
                         help="record per-task timings of the failover (bench_timing callback)")
+    parser.add_argument("--unprepared", action="store_true",
+                        help="fail over without running playbooks/prepare.yml first, so INSTANTIATE configures each "
+                             "wave's launch settings itself (by default the estate is prepared ahead, as AWS "
+                             "recommends and docs/operations.md describes)")
     parser.add_argument("--baseline", default=None, metavar="REF",
                         help="also run the same phases from the collection at git revision REF (before/after)")
     return parser.parse_args(argv)
@@ -488,6 +492,20 @@ class Bench:
             "module_runs": analysis.module_runs(timing),
         }
 
+    def prepare(self, customer):
+        """playbooks/prepare.yml ahead of the failover (None for a collection that has none, like an old baseline)."""
+        if not (REPO_ROOT / "playbooks" / "prepare.yml").exists():
+            return None
+        command = ["ansible-playbook", "-i", self.inventory_file(cache=False), "playbooks/prepare.yml",
+                   "-e", f"customer={customer}"]
+        self.sandbox.clear_requests()
+        usage = self.measured("prepare", command, self.ansible_env())
+        if usage["returncode"]:
+            raise RuntimeError(f"prepare playbook failed (rc {usage['returncode']}):\n{self.tail('prepare')}")
+        calls = analysis.call_counts(self.sandbox.requests())
+        return {"wall_seconds": usage["wall_seconds"], "cpu_seconds": usage["cpu_seconds"],
+                "drs_calls": {k.split(":", 1)[1]: v for k, v in calls["by_operation"].items() if k.startswith("drs:")}}
+
     def failover(self):
         args = self.args
         size = args.failover_servers or args.servers
@@ -496,7 +514,9 @@ class Bench:
             self.results["failover_seed_seconds"] = self.seed(bench_estate.scale_estate(
                 size, args.waves, args.resources, args.accounts))
         servers = {s["source_server_id"]: s for s in self.seeded["servers"].values() if s.get("source_server_id")}
+        prepared = self.prepare(bench_estate.BENCH_CUSTOMER) if not args.unprepared else None
         figures = self._failover("failover", bench_estate.BENCH_CUSTOMER, servers, args.poll_interval)
+        figures["prepare"] = prepared
         figures["drs_settings"] = dict(bench_estate.FAST_DRS)
         figures["poll_interval"] = args.poll_interval
         transitions = [t["seconds"] for t in figures["transitions"]]
