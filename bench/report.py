@@ -97,6 +97,8 @@ def render_markdown(results):
             f"(runs {d['cold_seconds']}; CPU {_fmt(d['cold_cpu_seconds'], ' s')}, peak RSS "
             f"{_fmt(d['cold_peak_rss_mib'], ' MiB')}) | < 10 s |",
             f"| discovery from cache | {_fmt(d['cached_seconds_min'], ' s')} (runs {d['cached_seconds']}) | < 1 s |",
+            f"| discovery from cache, variables not printed (ansible-inventory --graph) | "
+            f"{_fmt(d.get('cached_graph_seconds_min'), ' s')} (runs {d.get('cached_graph_seconds')}) | |",
             f"| ansible-inventory start-up alone (-i localhost,) | "
             f"{_fmt(d['ansible_inventory_startup_seconds'], ' s')} | |",
             f"| discovery AWS calls cold | {d['aws_calls_cold']['total']}: "
