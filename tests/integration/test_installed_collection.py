@@ -110,3 +110,42 @@ def test_a_drill_from_the_installed_collection_runs_and_leaves_nothing_behind(sa
     started = [r for r in sandbox.requests(service="drs") if r["operation"] == "StartRecovery" and r["status"] < 300]
     assert started, "the drill launched nothing"
     assert not (workdir / "ansible.cfg").exists()
+
+
+def test_prepare_from_the_installed_collection_configures_only_its_customer(sandbox, installed, tmp_path):
+    """playbooks/prepare.yml by FQCN from an empty directory: check mode changes nothing, the run points every
+    launch-into server of the customer at its target, and a re-run changes nothing."""
+    sandbox.reset()
+    sandbox.seed(DEMO_ESTATE)
+    workdir = tmp_path / "empty"
+    workdir.mkdir()
+
+    def updates():
+        return [r for r in sandbox.requests(service="drs") if r["operation"] == "UpdateLaunchConfiguration"]
+
+    sandbox.clear_requests()
+    rc, out = run_installed(sandbox, installed, workdir, "enterprise_dr.orchestration.prepare", "-e", "customer=acme",
+                            "--check")
+    assert rc == 0, out[-3000:]
+    assert [r for r in sandbox.mutating_requests() if r["service"] != "sts"] == []
+    assert "would be configured" in out
+
+    rc, out = run_installed(sandbox, installed, workdir, "enterprise_dr.orchestration.prepare", "-e", "customer=acme")
+    assert rc == 0, out[-3000:]
+    scopes = {(r["account"], r["region"]) for r in updates()}
+    assert scopes, "nothing was configured"
+    # Every server now launching into a target is acme's (its own DRS tags say so), and acme has some.
+    customers = []
+    for account, region in sorted(scopes):
+        drs = sandbox.client("drs", account, region)
+        for server in drs.describe_source_servers(filters={})["items"]:
+            settings = drs.get_launch_configuration(sourceServerID=server["sourceServerID"])
+            if (settings.get("launchIntoInstanceProperties") or {}).get("launchIntoEC2InstanceID"):
+                customers.append(server["tags"].get("Customer"))
+    assert customers and set(customers) == {"acme"}, customers
+
+    sandbox.clear_requests()
+    rc, out = run_installed(sandbox, installed, workdir, "enterprise_dr.orchestration.prepare", "-e", "customer=acme")
+    assert rc == 0, out[-3000:]
+    assert updates() == []
+    assert not (workdir / "ansible.cfg").exists()
