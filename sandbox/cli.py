@@ -146,6 +146,8 @@ DEMO_TECHNOLOGIES = ('{{"dr_technologies": ["aurora", "rds", "elasticache", "efs
 DEMO_STEPS = (
     ("DRS readiness of the demo estate, per customer and wave", ["playbooks/demo.yml", "-e", "@{estate_vars}"]),
     ("Hub account: execution table, notification topics, dashboard", ["playbooks/setup_hub.yml"]),
+    ("Prepare acme ahead of time, as AWS recommends: each DRS server set to launch into its pre-provisioned target",
+     ["playbooks/prepare.yml", "-e", "customer=acme"]),
     ("Failover of acme: databases and caches first (Aurora global database, RDS replica, ElastiCache global "
      "datastore), file systems, then the DRS servers, Auto Scaling, ECS and Lambda, the event rules and DNS "
      "(automatic approval)",
