@@ -16,9 +16,9 @@ description:
   - Plugins running in Ansible's worker processes cannot see the controller's terminal (their standard
     input is C(/dev/null)); vars plugins run in the controller process, so this one can.
   - Enable it with C(vars_plugins_enabled = host_group_vars, enterprise_dr.orchestration.dr_controller), for playbooks
-    of your own that read these variables. The repository's C(ansible.cfg) does not enable it: Ansible loads and calls
-    an enabled vars plugin for every host on every variable lookup, which at 1,000 hosts costs more than the rest of
-    working out their variables.
+    of your own that read these variables. The repository's C(ansible.cfg) does not enable it, because Ansible loads
+    and calls an enabled vars plugin for every host on every variable lookup, which at 1,000 hosts costs more than
+    the rest of working out their variables.
   - The playbooks do not rely on it; their PLAN step asks the same of the
     M(enterprise_dr.orchestration.operator_vars) action, which needs no enablement (an installed collection
     run from a directory without this repository's C(ansible.cfg) refuses exactly the same).
