@@ -18,6 +18,12 @@ options:
     type: str
     required: true
     choices: [launch_into, job, server, validation, source_instance, recovery_instance]
+  done:
+    description:
+      - Whether the row is a change already made rather than planned; a C(launch_into) row then says C(changed)
+        instead of C(would change).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -40,7 +46,7 @@ def _target(value):
     return str(value or "no target")
 
 
-def dr_describe(row, kind):
+def dr_describe(row, kind, done=False):
     row = row or {}
     name = row.get("hostname") or row.get("source_server_id") or row.get("instance_id") or "?"
     if kind == "launch_into":
@@ -48,7 +54,8 @@ def dr_describe(row, kind):
         text = f"  {name}: launch into {_target(row.get('target'))}"
         if row.get("method"):
             text += f" [{row['method']} match]"
-        text += f" - {'would change ' + str(changes) if row.get('changed') else 'already configured'}"
+        verb = "changed " if done else "would change "
+        text += f" - {verb + str(changes) if row.get('changed') else 'already configured'}"
         return text + (f" - ERROR {row['error']}" if row.get("error") else "")
     if kind == "job":
         servers = row.get("source_server_ids") or []

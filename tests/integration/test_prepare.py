@@ -53,7 +53,7 @@ def test_prepare_points_each_server_at_its_target_and_touches_no_other_customer(
     rc, out, err = _prepare(sandbox, check=True)
     assert rc == 0, out[-3000:] + err[-2000:]
     assert [r for r in sandbox.mutating_requests() if r["service"] != "sts"] == []
-    assert "3 server(s) would be configured" in out
+    assert "3 server(s) would be configured" in out and "- would change [" in out
     assert all(_launch_into(s) is None for s in _launch_settings(sandbox, ACME).values())
 
     sandbox.clear_requests()
@@ -61,6 +61,7 @@ def test_prepare_points_each_server_at_its_target_and_touches_no_other_customer(
     assert rc == 0, out[-3000:] + err[-2000:]
     mutating = [r for r in sandbox.mutating_requests() if r["service"] != "sts"]
     assert {(r["service"], r["operation"]) for r in mutating} == {("drs", "UpdateLaunchConfiguration")}
+    assert "3 server(s) configured" in out and "- changed [" in out and "would change" not in out
     for name, settings in _launch_settings(sandbox, ACME).items():
         assert _launch_into(settings) == targets[name]["InstanceId"], (name, settings)
         assert settings["copyPrivateIp"] is False and settings["copyTags"] is False
