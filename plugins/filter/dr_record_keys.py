@@ -7,9 +7,9 @@ name: dr_record_keys
 version_added: 0.1.0
 short_description: The execution record keys of inventory hosts
 description:
-  - Returns, for each DR host, the C(resource) key its entries have in the execution record (docs/execution_record.md):
-    the host's C(dr_arn), else its C(dr_source_server_id), else its C(inventory_hostname). This is the rule every
-    record entry is written with, so the result selects exactly these hosts' entries.
+  - Returns, for each DR host, the C(resource) key its entries have in the execution record (docs/execution_record.md),
+    which is the host's C(dr_arn), else its C(dr_source_server_id), else its C(inventory_hostname). This is the rule
+    every record entry is written with, so the result selects exactly these hosts' entries.
   - Use it with the C(resources) option of M(enterprise_dr.orchestration.execution_record_info) to read a wave's
     entries instead of the whole run's, which grow with the estate.
 options:

@@ -562,8 +562,8 @@ def test_file_store_writes_the_entries_compact_and_reads_them_back_unchanged(fil
     file_store.update(eid, {"resources": entries}, now=t(1))
     text = open(os.path.join(file_store.path, "resources", eid + ".json"), encoding="utf-8").read()
     assert "\n" not in text.replace("\\n", "") and ", " not in text  # one compact line, rewritten whole per merge
-    assert {e["resource"]: e["after"] for e in file_store.resources(eid)} == {f"s-{i}": {"note": "two\nlines"}
-                                                                            for i in range(5)}
+    read_back = {e["resource"]: e["after"] for e in file_store.resources(eid)}
+    assert read_back == {f"s-{i}": {"note": "two\nlines"} for i in range(5)}
     # The record header stays indented for people reading it by hand.
     assert "\n" in open(os.path.join(file_store.path, "executions", eid + ".json"), encoding="utf-8").read()
 
