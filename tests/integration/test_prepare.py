@@ -126,5 +126,21 @@ def test_an_unknown_customer_is_refused_naming_the_customers_of_the_inventory(sa
     sandbox.clear_requests()
     rc, out, err = _prepare(sandbox, customer="initech")
     assert rc != 0
-    assert "Customers with DRS servers: acme, globex" in out
+    assert "Customers in the inventory: acme, globex" in out
     assert [r for r in sandbox.mutating_requests() if r["service"] != "sts"] == []
+
+
+def test_a_server_with_an_invalid_dr_tag_refuses_the_preparation(sandbox, tmp_path):
+    from tests.integration.test_failover import estate
+
+    broken = estate()
+    for server in broken["servers"]:
+        if server["hostname"] == "acme-prod-app01":
+            server["tags"] = {"dr:priority": "urgent"}
+    sandbox.reset()
+    sandbox.seed(broken)
+    sandbox.clear_requests()
+    rc, out, err = _prepare(sandbox)
+    assert rc != 0
+    assert "invalid DR tags; nothing was changed" in out and "urgent" in out, out[-3000:]
+    assert _updates(sandbox) == []
