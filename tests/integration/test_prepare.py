@@ -130,17 +130,22 @@ def test_an_unknown_customer_is_refused_naming_the_customers_of_the_inventory(sa
     assert [r for r in sandbox.mutating_requests() if r["service"] != "sts"] == []
 
 
-def test_a_server_with_an_invalid_dr_tag_refuses_the_preparation(sandbox, tmp_path):
+@pytest.mark.parametrize("tags,expected", [
+    ({"dr:priority": "urgent"}, ["invalid DR tags; nothing was changed", "urgent"]),
+    ({"dr:wave": "third"}, ["is not safe, so a failover would refuse it; nothing was changed", "acme-prod-app01"]),
+])
+def test_what_the_failover_would_refuse_refuses_the_preparation(sandbox, tags, expected):
     from tests.integration.test_failover import estate
 
     broken = estate()
     for server in broken["servers"]:
         if server["hostname"] == "acme-prod-app01":
-            server["tags"] = {"dr:priority": "urgent"}
+            server["tags"] = tags
     sandbox.reset()
     sandbox.seed(broken)
     sandbox.clear_requests()
     rc, out, err = _prepare(sandbox)
     assert rc != 0
-    assert "invalid DR tags; nothing was changed" in out and "urgent" in out, out[-3000:]
+    for text in expected:
+        assert text in out, out[-3000:]
     assert _updates(sandbox) == []
