@@ -31,6 +31,11 @@ def call_counts(requests):
     }
 
 
+def drs_calls(calls):
+    """The DRS operations of ``call_counts()``'s result, by operation name (without the ``drs:`` prefix)."""
+    return {k.split(":", 1)[1]: v for k, v in calls["by_operation"].items() if k.startswith("drs:")}
+
+
 def fetch_jobs(sandbox, accounts, region):
     """Every DRS job of the accounts in the region (read after the request log was taken)."""
     found = []

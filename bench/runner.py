@@ -442,7 +442,7 @@ class Bench:
             figures[run] = {
                 "wall_seconds": usage["wall_seconds"],
                 "cpu_seconds": usage["cpu_seconds"],
-                "drs_calls": {k.split(":", 1)[1]: v for k, v in calls["by_operation"].items() if k.startswith("drs:")},
+                "drs_calls": analysis.drs_calls(calls),
                 "other_calls": {k: v for k, v in calls["by_operation"].items() if not k.startswith("drs:")},
                 "calls_total": calls["total"],
             }
@@ -496,7 +496,7 @@ class Bench:
                 requests, recover_tasks, sorted(waves), poll_interval,
                 {(w, a): n for (w, a), n in per_wave_account.items()}),
             "aws_calls": calls,
-            "drs_calls": {k.split(":", 1)[1]: v for k, v in calls["by_operation"].items() if k.startswith("drs:")},
+            "drs_calls": analysis.drs_calls(calls),
             "time_breakdown": analysis.task_breakdown(timing, usage["wall_seconds"]),
             "module_runs": analysis.module_runs(timing),
         }
@@ -513,7 +513,7 @@ class Bench:
             raise RuntimeError(f"prepare playbook failed (rc {usage['returncode']}):\n{self.tail('prepare')}")
         calls = analysis.call_counts(self.sandbox.requests())
         return {"wall_seconds": usage["wall_seconds"], "cpu_seconds": usage["cpu_seconds"],
-                "drs_calls": {k.split(":", 1)[1]: v for k, v in calls["by_operation"].items() if k.startswith("drs:")}}
+                "drs_calls": analysis.drs_calls(calls)}
 
     def failover(self):
         args = self.args

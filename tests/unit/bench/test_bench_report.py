@@ -1,5 +1,6 @@
 """The benchmark report's before/after table (make bench with a baseline)."""
 
+from bench import analysis
 from bench.report import render_comparison
 from bench.report import render_markdown
 
@@ -81,3 +82,13 @@ def test_the_mixed_wave_figures_are_rendered():
     assert "| mixed wave: most module runs a technology adds per wave and phase | 1 | <= 1 |" in text
     assert "| ACTIVATE (per wave) | 1 | 1 |" in text
     assert "| PREFLIGHT (once per run) | 1 | 1 |" in text
+
+
+def test_drs_calls_are_the_drs_operations_of_the_call_counts_without_their_prefix():
+    calls = analysis.call_counts([
+        {"service": "drs", "operation": "StartRecovery"},
+        {"service": "drs", "operation": "DescribeJobs"},
+        {"service": "drs", "operation": "DescribeJobs"},
+        {"service": "ec2", "operation": "DescribeInstances"},
+    ])
+    assert analysis.drs_calls(calls) == {"DescribeJobs": 2, "StartRecovery": 1}
