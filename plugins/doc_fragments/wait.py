@@ -16,7 +16,12 @@ options:
     type: int
     default: 3600
   poll_interval:
-    description: Seconds between two polls of the AWS API while waiting. Polls are batched per account and region.
+    description:
+      - The longest pause, in seconds, between two polls of the AWS API while waiting. Polls are batched per account
+        and region.
+      - The first pause is half a second and each pause doubles up to this interval, so an operation that finishes or
+        fails within seconds is seen at once. With the default of 30, a wait polls 6 times in its first 32 seconds,
+        then every 30 seconds.
     type: int
     default: 30
 """

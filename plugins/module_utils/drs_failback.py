@@ -395,16 +395,6 @@ def drs_initialized(drs):
     return True
 
 
-def wait_until(predicate, timeout, poll_interval, clock=time.monotonic, sleep=time.sleep):
-    """Call ``predicate()`` until it returns true or ``timeout`` seconds passed; returns its last result."""
-    deadline = clock() + timeout
-    while True:
-        result = predicate()
-        if result or clock() >= deadline:
-            return result
-        sleep(max(0.2, min(poll_interval, deadline - clock())))
-
-
 def call_when_agent_ready(func, timeout, clock=time.monotonic, sleep=time.sleep, first_delay=1.0, max_delay=30.0):
     """Call ``func()``; retry the agent-not-ready ConflictException with exponential backoff until ``timeout``.
 

@@ -25,6 +25,7 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import waiting
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.batch import run_concurrently
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import AccountAccessError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import POLICY as RETRY_POLICY
@@ -478,6 +479,8 @@ class RecoveryGroup:
         queue = [s["source_server_id"] for s in order_by_priority(self.servers)
                  if s["source_server_id"] in self.to_launch()]
         forced = []  # chunks re-queued after a conflict, sent before the rest
+        pauses = waiting.Poll(None if self.deadline is None else self.deadline - self.clock(), self.poll_interval,
+                              sleep=self.sleep, clock=self.clock)
         while True:
             # Servers waiting for another kind of job go back to the queue once it has ended.
             for sid, job_id in list(self.blocked.items()):
@@ -524,7 +527,7 @@ class RecoveryGroup:
                 return
             if self._check_deadline():
                 return
-            self.sleep(self.poll_interval)
+            pauses.pause()
             self._poll()
 
     # -- results -------------------------------------------------------------------------------
@@ -665,15 +668,16 @@ def wait_for_jobs(drs, job_ids, poll_interval, deadline, sleep=time.sleep, clock
     """
     jobs = {}
     pending = list(job_ids)
-    while True:
+
+    def check():
         for job in describe_jobs(drs, job_ids=pending):
             jobs[job["jobID"]] = job
-        pending = [j for j in job_ids if j not in jobs or is_active(jobs[j])]
-        if not pending:
-            return jobs, True
-        if deadline is not None and clock() >= deadline:
-            return jobs, False
-        sleep(poll_interval)
+        pending[:] = [j for j in job_ids if j not in jobs or is_active(jobs[j])]
+        return not pending
+
+    _done, finished = waiting.until(check, None if deadline is None else deadline - clock(), poll_interval,
+                                    sleep=sleep, clock=clock)
+    return jobs, finished
 
 
 def new_run_deadline(wait_timeout, clock=time.time):
@@ -881,10 +885,12 @@ def left_behind_volumes(ec2, target_id, source_server_id):
 def wait_for_instance_state(ec2, instance_ids, state, poll_interval, deadline, sleep=time.sleep, clock=time.time):
     """Poll until every instance is in ``state``; returns the IDs that are not."""
     pending = list(instance_ids)
-    while pending:
-        info = describe_instances(ec2, pending)
-        pending = [i for i in pending if i in info and (info[i].get("State") or {}).get("Name") != state]
-        if not pending or (deadline is not None and clock() >= deadline):
-            return pending
-        sleep(poll_interval)
+
+    def check():
+        if pending:
+            info = describe_instances(ec2, pending)
+            pending[:] = [i for i in pending if i in info and (info[i].get("State") or {}).get("Name") != state]
+        return not pending
+
+    waiting.until(check, None if deadline is None else deadline - clock(), poll_interval, sleep=sleep, clock=clock)
     return pending

@@ -19,7 +19,6 @@ ACTIVATE entry of this execution), else the inventory's ``dr_efs.peer_file_syste
 """
 
 import datetime
-import time
 
 try:
     import botocore
@@ -28,6 +27,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import waiting
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
 
 
@@ -214,12 +214,8 @@ def plan_replicate(state):
 
 
 def wait_for(check, timeout, poll_interval):
-    deadline = time.time() + max(0, timeout)
-    while True:
-        result = check()
-        if result or time.time() >= deadline:
-            return result
-        time.sleep(max(1, min(poll_interval, 15)))
+    """``check()``'s last result, once true or after ``timeout`` seconds (the collection's one wait)."""
+    return waiting.until(check, timeout, poll_interval)[0]
 
 
 def apply_activate(factory, host, state, actions, emergency, timeout, poll_interval):

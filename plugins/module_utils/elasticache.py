@@ -19,12 +19,13 @@ One resource is one global datastore, known by its replication groups per region
 """
 
 import datetime
-import time
 
 try:
     from botocore.exceptions import ClientError
 except ImportError:
     ClientError = Exception  # Handled by AnsibleAWSModule
+
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import waiting
 
 TAG_DRILL = "dr:drill-execution-id"
 # Written on the DR member before an emergency detach: the datastore it left and its peers (region=group,...), so
@@ -208,16 +209,12 @@ def preflight_problems(datastore, groups, target_region, operation, resumed=Fals
 
 def wait_until(predicate, read, timeout, interval, what):
     """Poll ``read()`` until ``predicate(state)``; returns the last state, raises ElastiCacheError on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        state = read()
-        if predicate(state):
-            return state
-        if time.monotonic() >= deadline:
-            raise ElastiCacheError(f"timed out after {timeout} s waiting until {what}",
-                                   "re-run the same command: it resumes without repeating the call (or raise "
-                                   "wait_timeout_minutes)")
-        time.sleep(interval)
+    state, finished = waiting.until(read, timeout, interval, done=predicate)
+    if not finished:
+        raise ElastiCacheError(f"timed out after {timeout} s waiting until {what}",
+                               "re-run the same command: it resumes without repeating the call (or raise "
+                               "wait_timeout_minutes)")
+    return state
 
 
 def drill_group_id(group_id, execution_id):

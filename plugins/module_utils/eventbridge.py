@@ -12,7 +12,6 @@ clears both flags. ``put_rule`` is never used to toggle a rule: it replaces the 
 Readers return plain dicts; ``plan_*`` are pure (unit-tested); ``apply_*`` make the calls.
 """
 
-import time
 
 try:
     import botocore
@@ -21,6 +20,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import waiting
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
 
 ENABLED_STATES = ("ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
@@ -229,19 +229,22 @@ def apply_endpoint(factory, host, found, wanted):
         HealthCheckId=found["health_check_id"], Disabled=wanted["disabled"], Inverted=wanted["inverted"])
 
 
+_UNANSWERED = object()  # the endpoint's home region did not answer
+
+
 def wait_endpoint_active(factory, host, found, timeout, poll_interval):
     """The endpoint's state once ACTIVE (or the last state seen); None when its home region does not answer."""
     name, home = endpoint_identity(host)
     client = factory.client("events", account_id=host.get("dr_account_id"), region=home)
-    deadline = time.time() + max(0, timeout)
-    while True:
+
+    def read():
         try:
-            state = client.describe_endpoint(Name=name, HomeRegion=home).get("State")
+            return client.describe_endpoint(Name=name, HomeRegion=home).get("State")
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
-            return None
-        if state == "ACTIVE" or time.time() >= deadline:
-            return state
-        time.sleep(max(1, min(poll_interval, 15)))
+            return _UNANSWERED
+
+    state = waiting.until(read, timeout, poll_interval, done=lambda s: s in ("ACTIVE", _UNANSWERED))[0]
+    return None if state is _UNANSWERED else state
 
 
 # ------------------------------------------------------------------------------------------ both kinds

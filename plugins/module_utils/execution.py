@@ -36,6 +36,8 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule / the callback's own check
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import waiting
+
 SCHEMA_VERSION = 1
 DEFAULT_TABLE_NAME = "enterprise-dr-executions"
 DEFAULT_STORE_PATH = "~/.ansible/enterprise_dr/executions"
@@ -841,8 +843,7 @@ class ExecutionStore:
 
         Returns the approval entry; on timeout records and returns a ``timeout`` decision (never an approval).
         A run that was finished (for example cancelled) while waiting answers ``cancel``."""
-        clock = clock or time.monotonic
-        deadline = clock() + timeout_seconds
+        pauses = waiting.Poll(timeout_seconds, poll_interval, sleep=sleep, clock=clock or time.monotonic)
         while True:
             record = self.get(execution_id, with_resources=False)
             if record["status"] in TERMINAL_STATUSES:
@@ -855,12 +856,11 @@ class ExecutionStore:
                     return approval
                 raise ExecutionError(
                     f"execution {execution_id} is not waiting at gate {gate}; request the approval first")
-            if clock() >= deadline:
+            if not pauses.pause():
                 _before, _after, _changed, approval = self.record_approval(
                     execution_id, "timeout", "timeout", gate=gate, mode="record",
                     comment=f"no decision within {timeout_seconds} seconds")
                 return approval
-            sleep(max(0.01, min(poll_interval, deadline - clock())))
 
     def finish(self, execution_id, status, errors=None, details=None, dry_run=False, now=None):
         """Set the final status. succeeded/failed/cancelled release the scope lock; interrupted keeps it."""

@@ -16,13 +16,13 @@ Restored file systems are tagged with the scope, ``dr:restored-from`` (the prote
 
 import datetime
 import hashlib
-import time
 
 try:
     import botocore
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import waiting
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
 
 TAG_RESTORED_FROM = "dr:restored-from"
@@ -208,20 +208,19 @@ def restore(factory, host, state, execution_id, purpose, customer_tags):
 
 def wait_lifecycle(client, fs_id, wanted, timeout, poll_interval):
     """The file system's Lifecycle once ``wanted`` (or the last seen); ``gone`` once it no longer exists."""
-    deadline = time.time() + max(0, timeout)
-    while True:
+
+    def read():
         fs = describe_file_system(client, fs_id)
-        lifecycle = fs.get("Lifecycle") if fs else "gone"
-        if lifecycle in (wanted, "FAILED", "MISCONFIGURED") or time.time() >= deadline:
-            return lifecycle, fs
-        time.sleep(max(1, min(poll_interval, 15)))
+        return (fs.get("Lifecycle") if fs else "gone"), fs
+
+    return waiting.until(read, timeout, poll_interval, done=lambda r: r[0] in (wanted, "FAILED", "MISCONFIGURED"))[0]
 
 
 def wait_backup(client, backup_id, timeout, poll_interval):
-    deadline = time.time() + max(0, timeout)
-    while True:
+    """The backup's Lifecycle once AVAILABLE, FAILED or gone (or the last seen), and the backup."""
+
+    def read():
         found = client.describe_backups(BackupIds=[backup_id]).get("Backups", [])
-        lifecycle = found[0].get("Lifecycle") if found else "gone"
-        if lifecycle in ("AVAILABLE", "FAILED", "gone") or time.time() >= deadline:
-            return lifecycle, (found[0] if found else None)
-        time.sleep(max(1, min(poll_interval, 15)))
+        return (found[0].get("Lifecycle") if found else "gone"), (found[0] if found else None)
+
+    return waiting.until(read, timeout, poll_interval, done=lambda r: r[0] in ("AVAILABLE", "FAILED", "gone"))[0]

@@ -13,12 +13,13 @@ the recovery point (RPO). Every step reads live state first, so a re-run never r
 
 import datetime
 import json
-import time
 
 try:
     from botocore.exceptions import ClientError
 except ImportError:
     ClientError = Exception  # Handled by AnsibleAWSModule
+
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import waiting
 
 TAG_SOURCE = "dr:memorydb-source"
 TAG_ROLE = "dr:memorydb-role"
@@ -144,15 +145,12 @@ def endpoint(cluster):
 
 
 def wait_until(predicate, read, timeout, interval, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        state = read()
-        if predicate(state):
-            return state
-        if time.monotonic() >= deadline:
-            raise MemoryDBError(f"timed out after {timeout} s waiting until {what}",
-                                "re-run the same command: it resumes where it stopped (or raise wait_timeout_minutes)")
-        time.sleep(interval)
+    """Poll ``read()`` until ``predicate(state)``; returns the last state, raises MemoryDBError on timeout."""
+    state, finished = waiting.until(read, timeout, interval, done=predicate)
+    if not finished:
+        raise MemoryDBError(f"timed out after {timeout} s waiting until {what}",
+                            "re-run the same command: it resumes where it stopped (or raise wait_timeout_minutes)")
+    return state
 
 
 def short(execution_id):

@@ -23,7 +23,6 @@ http when the OpenSearch API endpoint itself is plain http (a local AWS such as 
 
 import datetime
 import json
-import time
 
 try:
     import botocore
@@ -36,6 +35,7 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import waiting
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import POLICY
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
 
@@ -433,12 +433,8 @@ def changes(actions):
 
 
 def wait_for(check, timeout, poll_interval):
-    deadline = time.time() + max(0, timeout)
-    while True:
-        result = check()
-        if result or time.time() >= deadline:
-            return result
-        time.sleep(max(1, min(poll_interval, 15)))
+    """``check()``'s last result, once true or after ``timeout`` seconds (the collection's one wait)."""
+    return waiting.until(check, timeout, poll_interval)[0]
 
 
 class StepFailed(Exception):

@@ -110,7 +110,6 @@ plan:
 """
 
 import datetime
-import time
 
 try:
     from botocore.exceptions import BotoCoreError
@@ -131,6 +130,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.module
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import check_scope
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.waiting import until as poll_until
 
 TAG_CLONE_OF = "dr:drill-clone-of"
 TAG_DRILL_EXECUTION = "dr:drill-execution-id"
@@ -141,12 +141,7 @@ def clone_identifier(member_identifier):
 
 
 def _wait_gone(client, identifier, timeout, interval):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if aurora.describe_member(client, identifier) is None:
-            return True
-        time.sleep(max(1, interval))
-    return False
+    return poll_until(lambda: aurora.describe_member(client, identifier) is None, timeout, interval)[1]
 
 
 def main():

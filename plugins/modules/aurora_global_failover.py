@@ -116,7 +116,6 @@ diff:
   type: dict
 """
 
-import time
 
 try:
     from botocore.exceptions import BotoCoreError
@@ -134,6 +133,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.module
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import check_scope
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.waiting import Poll
 
 
 def main():
@@ -236,7 +236,7 @@ def main():
                        remediation="fix the cause named by AWS (cluster state, engine versions, a DB instance in the "
                                    "target) and re-run the same command")
 
-    deadline = time.time() + params["wait_timeout"]
+    pauses = Poll(params["wait_timeout"], params["poll_interval"])
     pending = list(started) if params["wait"] else []
     while pending:
         still = []
@@ -255,7 +255,7 @@ def main():
         pending = still
         if not pending:
             break
-        if time.time() >= deadline:
+        if pauses.expired():
             for row, _spec, _target in pending:
                 progress = row["_state"]["failover_state"].get("Status") or "writer not moved yet"
                 row.update(status="failed", error=f"{row['global_cluster_identifier']} still {progress} after "
@@ -263,7 +263,7 @@ def main():
                            remediation="re-run the same command later: it waits for the operation in progress and "
                                        "never starts a second one")
             break
-        time.sleep(max(1, params["poll_interval"]))
+        pauses.pause()
 
     for row, spec, _target in started:
         if row.get("status") == "failed":

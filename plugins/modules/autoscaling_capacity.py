@@ -106,7 +106,6 @@ diff:
 """
 
 import functools
-import time
 
 try:
     import botocore
@@ -124,6 +123,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.module
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import check_scope
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.waiting import Poll
 
 TAG_DESIRED = "dr:desired-count"
 
@@ -256,7 +256,7 @@ def main():
 
     waiting = [i for i in work if id(i) not in failed and action != "scale_down" and p["wait"]]
     states = {}
-    deadline = time.monotonic() + p["wait_timeout"]
+    pauses = Poll(p["wait_timeout"], p["poll_interval"])
 
     def poll(by_key, key):
         client = factory.client("autoscaling", account_id=key[0], region=key[1])
@@ -278,9 +278,8 @@ def main():
                 if not asg.serving(state, item["wanted"]["desired_capacity"]):
                     still.append(item)
         waiting = still
-        if not waiting or time.monotonic() >= deadline:
+        if not waiting or not pauses.pause():
             break
-        time.sleep(max(1, p["poll_interval"]))
 
     timed_out = {id(i) for i in waiting}
     for item in work:

@@ -154,6 +154,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.drs im
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import describe_instances
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.ec2 import instance_status
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.waiting import Poll
 
 
 def _check(passed, detail, fix=None):
@@ -340,12 +341,13 @@ def main():
 
     try:
         rows = validate_all()
-        while params["wait"] and not all(r["passed"] for r in rows) and time.monotonic() < deadline:
+        pauses = Poll(max(0, deadline - time.monotonic()), params["poll_interval"])
+        while params["wait"] and not all(r["passed"] for r in rows) and not pauses.expired():
             # Only waiting can fix a state or status check; missing instances and wrong IDs/IPs will not heal.
             lasting = [c for r in rows for n, c in r["checks"].items() if n not in ("running", "status_checks")]
             if any(not c["passed"] for c in lasting):
                 break
-            time.sleep(min(params["poll_interval"], max(0, deadline - time.monotonic())))
+            pauses.pause()
             rows = validate_all()
         add_health_checks(rows, {e["source_server_id"]: e.get("health_check_url") for e in entries},
                           params["health_check_timeout"])

@@ -156,7 +156,6 @@ diff:
   type: dict
 """
 
-import time
 
 try:
     import botocore
@@ -187,6 +186,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.module
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import check_scope
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.waiting import until as poll_until
 
 
 def plan(pair, mode):
@@ -303,9 +303,7 @@ def main():
 
         if not module.check_mode and (to_start or params["wait"]):
             if params["wait"]:
-                deadline = time.monotonic() + params["wait_timeout"]
-                while not all_ready() and time.monotonic() < deadline:
-                    time.sleep(max(0.5, min(params["poll_interval"], deadline - time.monotonic())))
+                poll_until(all_ready, params["wait_timeout"], params["poll_interval"])
             else:
                 refresh()
     except ScopeError as e:

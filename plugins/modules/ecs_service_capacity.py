@@ -109,7 +109,6 @@ diff:
 """
 
 import functools
-import time
 
 try:
     import botocore
@@ -129,6 +128,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.module
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import check_scope
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.waiting import Poll
 
 TAG_DESIRED = "dr:desired-count"
 VERB = {"prepare": "prepared", "activate": "took over", "scale_down": "scaled down", "drill": "drilled",
@@ -363,7 +363,7 @@ def wait_for(factory, items, p):
     states = {}
     if not p["wait"]:
         return states
-    deadline = time.monotonic() + p["wait_timeout"]
+    pauses = Poll(p["wait_timeout"], p["poll_interval"])
     waiting = list(items)
 
     def poll(by_key, key):
@@ -386,9 +386,8 @@ def wait_for(factory, items, p):
                 if not ecs.serving(state, item["desired"]):
                     still.append(item)
         waiting = still
-        if not waiting or time.monotonic() >= deadline:
+        if not waiting or not pauses.pause():
             break
-        time.sleep(max(1, p["poll_interval"]))
     return states
 
 

@@ -186,7 +186,9 @@ options:
     type: int
     default: 1800
   poll_interval:
-    description: Seconds between two reads of the record while waiting.
+    description:
+      - The longest pause, in seconds, between two reads of the record while waiting.
+      - The first pause is half a second and each pause doubles up to this interval.
     type: int
     default: 10
   return_resources:

@@ -155,6 +155,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.module
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import check_scope
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.waiting import Poll
 
 MAX_PAYLOAD_SHOWN = 512
 NOTHING_TO_DO = {"publish": "its newest version already is $LATEST", "prune": "no version beyond those kept",
@@ -328,7 +329,7 @@ def settled(factory, item):
 def wait_for(factory, items, p):
     if not p["wait"] or not items:
         return {}
-    deadline = time.monotonic() + p["wait_timeout"]
+    pauses = Poll(p["wait_timeout"], p["poll_interval"])
     pending = {id(i): i for i in items}
     outcome = {}
     while pending:
@@ -342,9 +343,8 @@ def wait_for(factory, items, p):
                 pending.pop(id(item))
             else:
                 outcome[id(item)] = ("waiting", ", ".join(result[1]))
-        if not pending or time.monotonic() >= deadline:
+        if not pending or not pauses.pause():
             break
-        time.sleep(max(1, p["poll_interval"]))
     return outcome
 
 

@@ -120,7 +120,6 @@ resources:
       type: str
 """
 
-import time
 
 try:
     import botocore
@@ -135,6 +134,7 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.client
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.modules import DRModule
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import scope_violation
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.waiting import Poll
 
 PAIR_FIX = ("wait until replication to the DR domain is ACTIVE/SYNCING (or, after a failover, run REPLICATE first: "
             "-e '{\"phases\": [\"replicate\"]}')")
@@ -214,13 +214,12 @@ def drill_check(factory, host, state, wait_seconds):
             "check the domain's access policy", found
     found["readable_indexes"] = sorted(readable)
     if state["mode"] == "ccr":
-        deadline = time.time() + max(0, wait_seconds)
+        pauses = Poll(wait_seconds, 1)
         while True:
             followers = opensearch.follower_indexes(api, dst["region"], endpoint)
             lag = opensearch.lag_operations(followers)
-            if (lag is not None and lag <= 0) or time.time() >= deadline:
+            if (lag is not None and lag <= 0) or not pauses.pause():
                 break
-            time.sleep(1)
         found["lag_operations"] = lag
         if lag is None or lag > 0:
             return [f"the follower indexes of {dst['domain_name']} are {lag} operation(s) behind their leaders"], \

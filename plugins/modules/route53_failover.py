@@ -107,6 +107,8 @@ from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.module
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import SCOPE_ARGUMENT_SPEC
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import ScopeError
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.scope import check_scope
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.waiting import Poll
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.waiting import until as poll_until
 
 GLOBAL_REGION = "us-east-1"  # Route 53's control plane
 
@@ -231,25 +233,23 @@ def activate(module, client, host, plan, target_region, before, changes):
         change_id = client.change_resource_record_sets(
             HostedZoneId=zone_id, ChangeBatch={"Comment": "enterprise_dr failover to " + target_region,
                                                "Changes": plan["record_changes"]})["ChangeInfo"]["Id"]
-    deadline = started + p["wait_timeout"]
+    timeout = max(0, started + p["wait_timeout"] - time.monotonic())
     insync = change_id is None
-    while change_id and p["wait"]:
-        insync = client.get_change(Id=change_id)["ChangeInfo"]["Status"] == "INSYNC"
-        if insync or time.monotonic() >= deadline:
-            break
-        time.sleep(max(1, p["poll_interval"]))
+    if change_id and p["wait"]:
+        insync = poll_until(lambda: client.get_change(Id=change_id)["ChangeInfo"]["Status"] == "INSYNC", timeout,
+                            p["poll_interval"])[0]
     insync_seconds = round(time.monotonic() - started, 1)
     # Resolution: each moved record set answers with the region taking over (health checks evaluated first).
     answered = {}
+    pauses = Poll(max(0, started + p["wait_timeout"] - time.monotonic()), p["poll_interval"])
     while p["wait"]:
         answered = {}
         for expected in plan["expected"]:
             data = client.test_dns_answer(HostedZoneId=zone_id, RecordName=expected["name"],
                                           RecordType=expected["type"]).get("RecordData") or []
             answered[f"{expected['name']} {expected['type']}"] = (data, r53.answers(expected, data))
-        if all(ok for _data, ok in answered.values()) or time.monotonic() >= deadline:
+        if all(ok for _data, ok in answered.values()) or not pauses.pause():
             break
-        time.sleep(max(1, p["poll_interval"]))
     health = {e["health_check_id"]: check_healthy(client, e["health_check_id"])
               for e in plan["expected"] if e["health_check_id"]}
     after = {"serving_region": target_region, "change_id": change_id, "insync": insync,
