@@ -212,6 +212,11 @@ _ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,51
 _ACCOUNT_KEYS = ("account_id", "name", "profile", "role_arn", "external_id", "session_name", "primary_region",
                  "dr_region")
 _WARN_EXAMPLES = 10
+# Every value comes from AWS, where anyone who may tag a resource writes it: it must never be templated on the
+# controller. ansible-core 2.19 and later trust no string an inventory plugin sets (trusted_by_default false), so the
+# values go in as they are; before 2.19 they are marked unsafe one by one (at 1,000 hosts that walk is a third of a
+# parse from the cache).
+_MARK_UNSAFE = getattr(BaseInventoryPlugin, "trusted_by_default", None) is not False
 
 
 def _did_you_mean(key, known):
@@ -453,7 +458,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.inventory.add_host(name, group=grouping.ALL_GROUP)
             for group in grouping.group_names(hostvars):
                 self.inventory.add_child(group, name)
-            safe = make_unsafe(hostvars)
+            safe = make_unsafe(hostvars) if _MARK_UNSAFE else hostvars
             for key, value in safe.items():
                 self.inventory.set_variable(name, key, value)
             self._set_composite_vars(self.get_option("compose"), safe, name, strict=strict)

@@ -292,3 +292,47 @@ def test_emergency_run_uses_stale_cache_when_aws_does_not_answer(sandbox, proble
     assert all(h["dr_inventory_source"] == "cache" for h in stale["_meta"]["hostvars"].values())
     assert members(stale, "wave_2") == members(live, "wave_2")
     assert "last discovery" in err
+
+
+def test_tag_values_are_data_and_never_run_as_templates_on_the_controller(sandbox, tmp_path):
+    """Anyone who can tag an instance in a workload account writes into the inventory: a tag value that is a Jinja
+    expression stays the literal string AWS holds, in the inventory and in every playbook that reads it."""
+    marker = tmp_path / "template-ran"
+    injected = "{{ lookup('ansible.builtin.pipe', 'touch " + str(marker) + "') }}"
+    estate = problem_estate()
+    estate["servers"] = [
+        server("acme-web01", "workload-a", "acme", tags={"Owner": injected},
+               drs={"replication_state": "CONTINUOUS", "tags": {"Owner": injected}}),
+        server("gx-web01", "workload-a", "globex"),
+    ]
+    estate["resources"] = []
+    sandbox.reset()
+    sandbox.seed(estate)
+
+    data, _err = inventory(sandbox)
+    assert not marker.exists(), "ansible-inventory ran a tag value as a template"
+    owners = {h.get("dr_tags", {}).get("Owner") for h in data["_meta"]["hostvars"].values()}
+    assert injected in owners
+
+    playbook = tmp_path / "read_tags.yml"
+    playbook.write_text(
+        "- hosts: all\n"
+        "  gather_facts: false\n"
+        "  connection: local\n"
+        "  tasks:\n"
+        "    - ansible.builtin.set_fact:\n"
+        "        owner: \"{{ dr_tags['Owner'] | default('none') }}\"\n"
+        "    - ansible.builtin.debug:\n"
+        "        msg: \"{{ owner }} {{ dr_tags }}\"\n"
+        "    - ansible.builtin.copy:\n"
+        "        content: \"{{ owner }}\"\n"
+        f"        dest: \"{tmp_path}/owner-{{{{ inventory_hostname }}}}\"\n")
+    rc, out, err = sandbox.run_ansible([str(playbook)])
+    assert rc == 0, out + err
+    assert not marker.exists(), "a playbook ran a tag value as a template"
+    written = {p.read_text() for p in tmp_path.glob("owner-*")}
+    assert injected in written
+    rc, out, err = sandbox.run_ansible(["playbooks/discover.yml", "-e", "customer=acme",
+                                        "-e", f"plan_file={tmp_path / 'plan.json'}"])
+    assert rc == 0, out + err
+    assert not marker.exists(), "discover.yml ran a tag value as a template"
