@@ -112,8 +112,23 @@ def transitions(waves, recover_tasks, configure_tasks):
     return rows
 
 
+def polls_scheduled(window, poll_interval, first_delay=0.5):
+    """How many polls the collection's one wait schedule (plugins/module_utils/waiting.py) makes in ``window``
+    seconds: one after each pause, the first pause ``first_delay`` and each doubling up to ``poll_interval``."""
+    interval = max(0.2, float(poll_interval))
+    delay, elapsed, polls = min(first_delay, interval), 0.0, 0
+    while elapsed + delay <= window + 1e-9:
+        elapsed += delay
+        polls += 1
+        delay = min(interval, delay * 2)
+    return max(1, polls)
+
+
 def drs_calls_per_wave(requests, recover_tasks, wave_numbers, poll_interval, servers_per_wave_account):
-    """DRS calls made while each wave's drs_recover ran, by account/region and operation, with the poll budget."""
+    """DRS calls made while each wave's drs_recover ran, by account/region and operation, with the poll budget.
+
+    ``describe_jobs_per_poll_interval`` is the DescribeJobs calls over the polls the wait schedule makes in the
+    window: at most 1 means no more polling than the schedule."""
     rows = []
     drs = [r for r in requests if r["service"] == "drs"]
     for wave, task in zip(wave_numbers, recover_tasks):
@@ -123,7 +138,7 @@ def drs_calls_per_wave(requests, recover_tasks, wave_numbers, poll_interval, ser
         for r in inside:
             by_scope[f"{r['account']}/{r['region']}"][r["operation"]] += 1
         for scope, ops in sorted(by_scope.items()):
-            polls_allowed = window / poll_interval if poll_interval else None
+            polls_allowed = polls_scheduled(window, poll_interval) if poll_interval else None
             servers = servers_per_wave_account.get((wave, scope.split("/")[0]), 0)
             rows.append({
                 "wave": wave, "scope": scope, "window_seconds": round(window, 3), "servers": servers,

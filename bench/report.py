@@ -184,7 +184,7 @@ def render_markdown(results):
     if f.get("drs_calls_per_wave"):
         lines += ["", "## DRS calls per wave and account/region (while drs_recover ran)", "",
                   "| wave | account/region | servers | StartRecovery (expected) | DescribeJobs | window s | "
-                  "DescribeJobs per poll interval |", "|---|---|---|---|---|---|---|"]
+                  "DescribeJobs per scheduled poll (waiting.py) |", "|---|---|---|---|---|---|---|"]
         for row in f["drs_calls_per_wave"]:
             lines.append(f"| {row['wave']} | {row['scope']} | {row['servers']} | {row['start_recovery']} "
                          f"({row['start_recovery_expected']}) | {row['describe_jobs']} | "

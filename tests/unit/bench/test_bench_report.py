@@ -92,3 +92,18 @@ def test_drs_calls_are_the_drs_operations_of_the_call_counts_without_their_prefi
         {"service": "ec2", "operation": "DescribeInstances"},
     ])
     assert analysis.drs_calls(calls) == {"DescribeJobs": 2, "StartRecovery": 1}
+
+
+def test_the_poll_budget_is_the_schedule_of_the_collections_one_wait():
+    from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import waiting
+
+    for window, interval in ((1.53, 1), (0.4, 1), (10, 1), (95, 30), (3600, 30), (7, 0)):
+        slept = []
+        poll = waiting.Poll(None, interval, sleep=slept.append, clock=lambda: 0.0)
+        while sum(slept) <= window + 1e-9:
+            poll.pause()
+        # The polls of a wait that lasts ``window`` seconds: one after each whole pause within it.
+        expected = len(slept) - 1
+        assert analysis.polls_scheduled(window, interval, first_delay=waiting.FIRST_DELAY) == max(1, expected)
+    assert analysis.polls_scheduled(1.53, 1) == 2
+    assert analysis.polls_scheduled(95, 30) == 8
