@@ -26,6 +26,7 @@ SLOW = {
     "test_adapter_opensearch.py::test_killed_activate_resumes_and_switches_once",
     "test_adapter_route53.py::test_kill_mid_activate_then_rerun_flips_once",
     "test_faults.py::test_kill_mid_instantiate_wave_then_rerun_finishes_once",
+    "test_prepare.py::test_prepare_killed_mid_run_then_rerun_configures_the_rest_and_repeats_nothing",
     # Emergency runs (the primary region does not answer), per technology; RDS's stays: it is its only promotion.
     "test_adapter_aurora.py::test_emergency_fails_over_with_data_loss_allowed_and_skips_instantiate",
     "test_adapter_elasticache.py::test_emergency_detaches_the_dr_member_and_replicate_reassociates_the_old_region",

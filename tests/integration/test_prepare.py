@@ -149,3 +149,74 @@ def test_what_the_failover_would_refuse_refuses_the_preparation(sandbox, tags, e
     for text in expected:
         assert text in out, out[-3000:]
     assert _updates(sandbox) == []
+
+
+def test_prepare_under_throttling_retries_and_configures_every_server(sandbox, seeded):
+    """Half of DRS's answers and a third of EC2's are throttling: the retries run (through the collection's client
+    factory, in the module processes) and the preparation ends as it would without them."""
+    globex_before = _launch_settings(sandbox, GLOBEX)
+    targets = instances_by_name(sandbox, DR)
+    sandbox.clear_requests()
+    sandbox.drs_settings(throttle_rate=0.5)
+    sandbox.set_faults(service="ec2", throttle_rate=0.3)
+    try:
+        rc, out, err = _prepare(sandbox)
+        log = sandbox.requests()
+    finally:
+        sandbox.clear_faults()
+        sandbox.drs_settings(throttle_rate=0.0)
+    assert rc == 0, out[-3000:] + err[-2000:]
+    throttled = [r for r in log if r.get("status") in (429, 503) or r.get("error_code") == "ThrottlingException"]
+    assert {r["service"] for r in throttled} >= {"drs"}, "no DRS call was throttled: the fault did not apply"
+    for name, settings in _launch_settings(sandbox, ACME).items():
+        assert _launch_into(settings) == targets[name]["InstanceId"], (name, settings)
+        assert settings["copyPrivateIp"] is False and settings["copyTags"] is False
+    assert _launch_settings(sandbox, GLOBEX) == globex_before
+
+
+def test_prepare_killed_mid_run_then_rerun_configures_the_rest_and_repeats_nothing(sandbox, seeded):
+    """Killed (controller, workers and module, no cleanup) after its first update: the re-run finishes the servers
+    left and sends no update to a server already in place. DRS throttles most calls while it runs, so the other
+    servers' updates are waiting in their retry backoff when the kill comes, not already sent."""
+    import subprocess
+    import time
+
+    from sandbox.harness import REPO_ROOT
+    from sandbox.harness import crash
+
+    targets = instances_by_name(sandbox, DR)
+    sandbox.clear_requests()
+    sandbox.drs_settings(throttle_rate=0.7)
+    command = [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/prepare.yml", "-e", "customer=acme"]
+    process = subprocess.Popen(command, cwd=str(REPO_ROOT), env=sandbox.ansible_env(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and process.poll() is None and \
+                not [r for r in _updates(sandbox) if r.get("status") == 200]:
+            time.sleep(0.05)
+        assert process.poll() is None, "prepare ended before its first update: nothing to kill"
+        crash(process)
+    finally:
+        if process.poll() is None:
+            crash(process)
+        sandbox.drs_settings(throttle_rate=0.0)
+    time.sleep(1)  # a request in flight at the kill is answered and logged
+    before = _launch_settings(sandbox, ACME)
+    in_place = {name for name, settings in before.items() if _launch_into(settings) == targets[name]["InstanceId"]}
+    assert in_place != set(ACME), "every server was configured before the kill: the kill came too late to test"
+
+    sandbox.clear_requests()
+    rc, out, err = _prepare(sandbox)
+    assert rc == 0, out[-3000:] + err[-2000:]
+    for name, settings in _launch_settings(sandbox, ACME).items():
+        assert _launch_into(settings) == targets[name]["InstanceId"], (name, settings)
+        assert settings["copyPrivateIp"] is False and settings["copyTags"] is False
+    # At most two updates for each server the kill left unfinished (settings off, then the launch into), none for a
+    # server already in place.
+    left = len(set(ACME) - in_place)
+    assert 0 < len(_updates(sandbox)) <= 2 * left, (len(_updates(sandbox)), in_place)
+    sandbox.clear_requests()
+    rc, out, err = _prepare(sandbox)
+    assert rc == 0, out[-3000:] + err[-2000:]
+    assert _updates(sandbox) == []
