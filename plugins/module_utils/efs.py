@@ -27,8 +27,8 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import waiting
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.waiting import last_result as wait_for
 
 
 def _ts(value):
@@ -211,11 +211,6 @@ def plan_replicate(state):
         actions.append("disable_protection")
     actions.append("create_replication")
     return actions, None
-
-
-def wait_for(check, timeout, poll_interval):
-    """``check()``'s last result, once true or after ``timeout`` seconds (the collection's one wait)."""
-    return waiting.until(check, timeout, poll_interval)[0]
 
 
 def apply_activate(factory, host, state, actions, emergency, timeout, poll_interval):

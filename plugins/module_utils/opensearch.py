@@ -35,9 +35,9 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
-from ansible_collections.enterprise_dr.orchestration.plugins.module_utils import waiting
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import POLICY
 from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.clients import describe_error
+from ansible_collections.enterprise_dr.orchestration.plugins.module_utils.waiting import last_result as wait_for
 
 # Actions that change something (the others wait or read).
 MUTATING = frozenset(("switchover_replication", "failover_replication", "stop", "remove_peer", "add_peer",
@@ -430,11 +430,6 @@ def plan_replicate(state, execution_id):
 # -------------------------------------------------------------------------------------------- acting
 def changes(actions):
     return any(a.split(":", 1)[0] in MUTATING for a in actions)
-
-
-def wait_for(check, timeout, poll_interval):
-    """``check()``'s last result, once true or after ``timeout`` seconds (the collection's one wait)."""
-    return waiting.until(check, timeout, poll_interval)[0]
 
 
 class StepFailed(Exception):

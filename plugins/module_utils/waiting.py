@@ -73,3 +73,8 @@ def until(check, timeout, interval, done=bool, sleep=time.sleep, clock=time.mono
             return result, True
         if not poll.pause():
             return result, False
+
+
+def last_result(check, timeout, interval):
+    """``check()``'s last result: the first true one, or the one at the deadline."""
+    return until(check, timeout, interval)[0]

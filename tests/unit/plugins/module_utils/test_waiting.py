@@ -78,3 +78,8 @@ def test_a_zero_timeout_checks_once_and_does_not_pause():
     result, finished = waiting.until(lambda: None, 0, 30, sleep=clock.sleep, clock=clock)
     assert (result, finished) == (None, False)
     assert clock.slept == []
+
+
+def test_last_result_is_the_first_true_result():
+    answers = iter([None, {"state": "ACTIVE"}])
+    assert waiting.last_result(lambda: next(answers), 600, 0) == {"state": "ACTIVE"}
